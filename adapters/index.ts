@@ -1,0 +1,6 @@
+/** Adapters: the contracts the plugin needs from its host and devices, and stock implementations. */
+export * from './lifecycle.ts';
+export * from './card-reader.ts';
+export * from './serial-queue.ts';
+export * from './emulator/mifare-classic.ts';
+export * from './emulator/in-process-reader.ts';
