@@ -4,3 +4,8 @@ export * from './card-reader.ts';
 export * from './serial-queue.ts';
 export * from './emulator/mifare-classic.ts';
 export * from './emulator/in-process-reader.ts';
+export * from './host-ui.ts';
+export * from './host-session.ts';
+export * from './host-sale.ts';
+export * from './clock.ts';
+export * from './logger.ts';
