@@ -9,3 +9,4 @@ export * from './host-session.ts';
 export * from './host-sale.ts';
 export * from './clock.ts';
 export * from './logger.ts';
+export * from './keys/index.ts';
