@@ -1,0 +1,21 @@
+/**
+ * The terminal database's migrations, listed in code so they run the same under tsx and when
+ * bundled. Append; never edit a migration that has shipped.
+ */
+import type { Knex } from 'knex';
+import * as m001 from './001_initial.ts';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};
+
+export const terminalMigrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

@@ -1,0 +1,215 @@
+/**
+ * The terminal's local store. Every op is recorded in the same transaction as its effect, with a
+ * UUIDv7 `op_id`, a gapless per-terminal `term_seq` and a content hash, and queued in the outbox
+ * until central acknowledges it (DESIGN §4).
+ */
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { v7 as uuidv7 } from 'uuid';
+import { terminalMigrationSource } from './migrations/index.ts';
+import { openTerminalDb, type TerminalDbOptions } from './sqlite.ts';
+
+export type OpKind =
+  | 'activate'
+  | 'redeem'
+  | 'top_up'
+  | 'renew'
+  | 'blacklist'
+  | 'unblacklist'
+  | 'recycle'
+  | 'reissue'
+  | 'rebuild';
+
+/** What a flow knows when it records an op; the store adds identity, sequence and hash. */
+export interface OpDraft {
+  readonly kind: OpKind;
+  readonly cardNo: string;
+  /** The card's tx counter after the op, when the op wrote the card. */
+  readonly cardSeq?: number;
+  readonly operatorId?: string;
+  readonly consumption?: 'ticket' | 'concession';
+  readonly uses?: number;
+  readonly remainingAfter?: number;
+  /** Anything else the op carries (sale lines, reason …), as JSON. */
+  readonly payload?: Readonly<Record<string, unknown>>;
+}
+
+export interface Op extends OpDraft {
+  readonly opId: string;
+  readonly termSeq: number;
+  readonly terminalId: string;
+  readonly cinemaId: string;
+  readonly deviceTime: string;
+  /** The payload exactly as stored and hashed. */
+  readonly payloadJson: string;
+  readonly hash: string;
+}
+
+export interface TerminalIdentity {
+  readonly terminalId: string;
+  readonly cinemaId: string;
+}
+
+interface OpRow {
+  op_id: string;
+  term_seq: number;
+  terminal_id: string;
+  cinema_id: string;
+  kind: OpKind;
+  card_no: string;
+  card_seq: number | null;
+  operator_id: string | null;
+  consumption: 'ticket' | 'concession' | null;
+  uses: number | null;
+  remaining_after: number | null;
+  device_time: string;
+  payload: string;
+  hash: string;
+}
+
+/** The hash central compares to tell a duplicate upload (same hash) from a conflict (other hash). */
+export function opHash(op: Omit<Op, 'hash' | 'payload'>): string {
+  const fields = [
+    op.opId, op.terminalId, op.cinemaId, op.termSeq, op.kind, op.cardNo, op.cardSeq ?? null, op.operatorId ?? null,
+    op.consumption ?? null, op.uses ?? null, op.remainingAfter ?? null, op.deviceTime, op.payloadJson,
+  ];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+}
+
+function fromRow(r: OpRow): Op {
+  return {
+    opId: r.op_id,
+    termSeq: r.term_seq,
+    terminalId: r.terminal_id,
+    cinemaId: r.cinema_id,
+    kind: r.kind,
+    cardNo: r.card_no,
+    ...(r.card_seq !== null && { cardSeq: r.card_seq }),
+    ...(r.operator_id !== null && { operatorId: r.operator_id }),
+    ...(r.consumption !== null && { consumption: r.consumption }),
+    ...(r.uses !== null && { uses: r.uses }),
+    ...(r.remaining_after !== null && { remainingAfter: r.remaining_after }),
+    deviceTime: r.device_time,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    payloadJson: r.payload,
+    hash: r.hash,
+  };
+}
+
+export class TerminalStore {
+  private constructor(
+    readonly db: Knex,
+    private readonly now: () => number,
+  ) {}
+
+  /** Opens (creating if needed) and migrates the terminal database. */
+  static async open(options: TerminalDbOptions & { now?: () => number }): Promise<TerminalStore> {
+    const db = openTerminalDb(options);
+    try {
+      await db.migrate.latest({ migrationSource: terminalMigrationSource });
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return new TerminalStore(db, options.now ?? Date.now);
+  }
+
+  /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it commits, or none. */
+  write<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.db.transaction(fn);
+  }
+
+  async getMeta(key: string, trx: Knex | Knex.Transaction = this.db): Promise<string | undefined> {
+    const row = await trx('meta').where({ key }).first<{ value: string } | undefined>('value');
+    return row?.value;
+  }
+
+  async setMeta(key: string, value: string, trx: Knex | Knex.Transaction = this.db): Promise<void> {
+    await trx('meta').insert({ key, value }).onConflict('key').merge();
+  }
+
+  /** The identity this terminal was enrolled with, if it has been. */
+  async identity(): Promise<TerminalIdentity | undefined> {
+    const [terminalId, cinemaId] = await Promise.all([this.getMeta('terminal_id'), this.getMeta('cinema_id')]);
+    return terminalId && cinemaId ? { terminalId, cinemaId } : undefined;
+  }
+
+  async setIdentity(id: TerminalIdentity): Promise<void> {
+    await this.write(async (trx) => {
+      await this.setMeta('terminal_id', id.terminalId, trx);
+      await this.setMeta('cinema_id', id.cinemaId, trx);
+    });
+  }
+
+  /**
+   * Records an op inside the caller's transaction — the same one that applies its effect — and
+   * queues it for upload. `term_seq` is the next after the highest ever used, so it has no gaps.
+   */
+  async appendOp(trx: Knex.Transaction, draft: OpDraft): Promise<Op> {
+    const terminalId = await this.getMeta('terminal_id', trx);
+    const cinemaId = await this.getMeta('cinema_id', trx);
+    if (!terminalId || !cinemaId) throw new Error('this terminal is not enrolled: no terminal or cinema id');
+    const last = await trx('ops').max<{ m: number | null }>('term_seq as m').first();
+    const base = {
+      ...draft,
+      opId: uuidv7(),
+      termSeq: (last?.m ?? 0) + 1,
+      terminalId,
+      cinemaId,
+      deviceTime: new Date(this.now()).toISOString(),
+      payloadJson: JSON.stringify(draft.payload ?? {}),
+    };
+    const op: Op = { ...base, payload: draft.payload ?? {}, hash: opHash(base) };
+    await trx('ops').insert({
+      op_id: op.opId,
+      term_seq: op.termSeq,
+      terminal_id: op.terminalId,
+      cinema_id: op.cinemaId,
+      kind: op.kind,
+      card_no: op.cardNo,
+      card_seq: op.cardSeq ?? null,
+      operator_id: op.operatorId ?? null,
+      consumption: op.consumption ?? null,
+      uses: op.uses ?? null,
+      remaining_after: op.remainingAfter ?? null,
+      device_time: op.deviceTime,
+      payload: op.payloadJson,
+      hash: op.hash,
+    } satisfies OpRow);
+    await trx('outbox').insert({ op_id: op.opId, term_seq: op.termSeq });
+    return op;
+  }
+
+  /** Ops awaiting acknowledgement, oldest first. */
+  async pendingOps(limit = 500): Promise<Op[]> {
+    const rows = await this.db('outbox')
+      .join('ops', 'ops.op_id', 'outbox.op_id')
+      .orderBy('outbox.term_seq')
+      .limit(limit)
+      .select<OpRow[]>('ops.*');
+    return rows.map(fromRow);
+  }
+
+  async pendingCount(): Promise<number> {
+    const row = await this.db('outbox').count<{ n: number }>('* as n').first();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Removes acknowledged ops from the outbox (the ops themselves stay for local statistics). */
+  async ack(opIds: readonly string[]): Promise<void> {
+    if (opIds.length === 0) return;
+    await this.write(async (trx) => {
+      for (let i = 0; i < opIds.length; i += 400) await trx('outbox').whereIn('op_id', opIds.slice(i, i + 400)).del();
+    });
+  }
+
+  /** The ops of one card, in the order this terminal made them. */
+  async opsOfCard(cardNo: string): Promise<Op[]> {
+    const rows = await this.db('ops').where({ card_no: cardNo }).orderBy('term_seq').select<OpRow[]>('*');
+    return rows.map(fromRow);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
