@@ -1,0 +1,90 @@
+/**
+ * Who may do what (DESIGN §5): the one table of roles → permissions. Routes declare the permission
+ * they need; nothing else decides access. Card-domain permissions are listed here already so a
+ * module only has to name them on its routes.
+ */
+
+export const hqRoles = ['admin', 'operator', 'statistician'] as const;
+export const cinemaRoles = ['manager', 'local_statistician', 'customer_query', 'salesperson'] as const;
+export const roles = [...hqRoles, ...cinemaRoles] as const;
+export type HqRole = (typeof hqRoles)[number];
+export type CinemaRole = (typeof cinemaRoles)[number];
+export type Role = HqRole | CinemaRole;
+
+export function isHqRole(role: Role): role is HqRole {
+  return (hqRoles as readonly Role[]).includes(role);
+}
+
+export const permissions = [
+  // platform
+  'cinemas.read',
+  'cinemas.manage',
+  'terminals.enrol',
+  'terminals.read',
+  'users.read',
+  'users.manage',
+  'audit.read',
+  // HQ operations (operator)
+  'card_types.manage',
+  'cards.make',
+  'cards.top_up',
+  'cards.change_type',
+  'backups.manage',
+  // HQ statistics (statistician)
+  'stats.global',
+  'settlement.read',
+  'exports.global',
+  // cinema (manager and below)
+  'blacklist.manage',
+  'cards.reissue',
+  'rules.manage',
+  'stats.local',
+  'exports.local',
+  'cards.history',
+  'cards.sell',
+  'cards.redeem',
+  'cards.renew',
+  // what an enrolled terminal itself may do (sync)
+  'sync.upload',
+  'sync.pull',
+] as const;
+export type Permission = (typeof permissions)[number];
+
+/** What a route needs: a permission, any valid token (`authenticated`) or nothing (`public`). */
+export type Requirement = Permission | 'authenticated' | 'public';
+
+const salesperson: Permission[] = ['cinemas.read', 'cards.sell', 'cards.redeem', 'cards.renew'];
+const customerQuery: Permission[] = ['cinemas.read', 'cards.history'];
+const localStatistician: Permission[] = ['cinemas.read', 'stats.local', 'exports.local'];
+
+/** The default table (DESIGN §5). */
+export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
+  admin: permissions.filter((p) => !p.startsWith('sync.')),
+  operator: ['cinemas.read', 'card_types.manage', 'cards.make', 'cards.top_up', 'cards.change_type', 'backups.manage'],
+  statistician: ['cinemas.read', 'stats.global', 'settlement.read', 'exports.global'],
+  manager: [
+    ...new Set<Permission>([
+      'users.read',
+      'users.manage',
+      'terminals.read',
+      'blacklist.manage',
+      'cards.reissue',
+      'rules.manage',
+      ...localStatistician,
+      ...customerQuery,
+      ...salesperson,
+    ]),
+  ],
+  local_statistician: localStatistician,
+  customer_query: customerQuery,
+  salesperson,
+};
+
+/** What an enrolled terminal may do by itself, and adds to the user logged in on it. */
+export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'sync.upload', 'sync.pull'];
+
+export function permissionsOf(userRoles: readonly Role[], onTerminal: boolean): Set<Permission> {
+  const granted = new Set<Permission>(onTerminal ? terminalPermissions : []);
+  for (const role of userRoles) for (const p of rolePermissions[role]) granted.add(p);
+  return granted;
+}

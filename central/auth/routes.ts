@@ -1,0 +1,148 @@
+/**
+ * Logins. A user logs in with username and password — a cinema user on a terminal of its cinema
+ * (the terminal's token in `Authorization`). Failed logins lock the account after
+ * `login.maxFailedAttempts`; every credential endpoint is rate limited per client address.
+ */
+import { z } from 'zod';
+import type { components } from '../client/schema.ts';
+import { CentralError, defineMessages } from '../errors.ts';
+import { defineRoute } from '../http/route.ts';
+import { id, specSchema } from '../http/validation.ts';
+import type { CentralModule } from '../platform.ts';
+import { isoTime } from '../store/ids.ts';
+import { TerminalStore } from '../terminals/terminal-store.ts';
+import { UserStore } from '../users/user-store.ts';
+import { terminalPrincipal, userPrincipal } from './authenticator.ts';
+import { decoyPasswordHash, verifyPassword } from './passwords.ts';
+import { isHqRole } from './permissions.ts';
+import { sessionView } from './principal.ts';
+import { secretMatches } from './secrets.ts';
+
+type S = components['schemas'];
+
+export const authMessages = defineMessages({
+  credentials_invalid: {
+    type: 'unauthorized',
+    en: 'The username or password is wrong.',
+    'zh-CN': '用户名或密码错误。',
+  },
+  account_locked: {
+    type: 'unauthorized',
+    en: 'This account is locked after too many failed logins until {until}; an administrator can unlock it sooner.',
+    'zh-CN': '登录失败次数过多，此账户已锁定至 {until}；管理员可提前解锁。',
+  },
+  account_disabled: {
+    type: 'unauthorized',
+    en: 'This account is disabled; ask an administrator.',
+    'zh-CN': '此账户已停用，请联系管理员。',
+  },
+  login_needs_cinema_terminal: {
+    type: 'forbidden',
+    en: 'Cinema staff log in on a terminal of their own cinema; send that terminal\'s token with the login.',
+    'zh-CN': '影院员工须在本影院的终端上登录；登录时请附带该终端的令牌。',
+  },
+  login_on_user_token: {
+    type: 'invalid_data',
+    en: 'Log in with no token or with a terminal token, not with another user\'s token.',
+    'zh-CN': '登录时不带令牌或带终端令牌，不能使用其他用户的令牌。',
+  },
+  terminal_credentials_invalid: {
+    type: 'unauthorized',
+    en: 'The terminal id or secret is wrong, or the terminal has been revoked; enrol it again.',
+    'zh-CN': '终端编号或密钥错误，或终端已被吊销；请重新注册终端。',
+  },
+});
+
+export const LoginRequest = specSchema<S['LoginRequest']>()(
+  z.strictObject({
+    username: z.string().min(1, 'must not be empty').max(64, 'must have at most 64 characters'),
+    password: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters'),
+  }),
+);
+
+export const TerminalTokenRequest = specSchema<S['TerminalTokenRequest']>()(
+  z.strictObject({ terminalId: id, secret: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters') }),
+);
+
+export const authModule: CentralModule = {
+  name: 'auth',
+  routes: ({ db, clock, audit, config, tokens }) => {
+    const users = new UserStore(db);
+    const terminals = new TerminalStore(db);
+    const accessToken = async (token: string, session: S['Session']): Promise<S['AccessToken']> => ({
+      accessToken: token,
+      tokenType: 'Bearer',
+      expiresIn: tokens.ttlSeconds,
+      session,
+    });
+    return [
+      defineRoute({
+        path: '/v1/auth/login',
+        method: 'post',
+        permission: 'public',
+        rateLimited: true,
+        body: LoginRequest,
+        handler: async ({ body }, { principal }) => {
+          if (principal && principal.kind !== 'terminal') throw new CentralError(authMessages.login_on_user_token);
+          const terminal = principal?.terminal ?? null;
+          const user = await users.findByUsername(body.username.toLowerCase());
+          if (!user) {
+            await verifyPassword(body.password, await decoyPasswordHash);
+            throw new CentralError(authMessages.credentials_invalid);
+          }
+          const now = clock.now();
+          if (user.lockedUntil !== null && user.lockedUntil > isoTime(now)) {
+            throw new CentralError(authMessages.account_locked, { until: user.lockedUntil });
+          }
+          if (!(await verifyPassword(body.password, user.passwordHash))) {
+            const failures = await users.countFailedLogin(user.id);
+            if (failures >= config.login.maxFailedAttempts) {
+              const until = isoTime(new Date(now.getTime() + config.login.lockoutSeconds * 1000));
+              await db.transaction(async (trx) => {
+                await users.update(trx, user.id, { failedLogins: 0, lockedUntil: until, updatedAt: isoTime(now) });
+                await audit.record(trx, principal, {
+                  action: 'user.lock',
+                  targetType: 'user',
+                  targetId: user.id,
+                  cinemaId: user.cinemaId,
+                  details: { failedAttempts: failures, until },
+                });
+              });
+            }
+            throw new CentralError(authMessages.credentials_invalid);
+          }
+          if (user.disabledAt !== null) throw new CentralError(authMessages.account_disabled);
+          const hq = user.roles.every(isHqRole);
+          if (!hq && terminal?.cinemaId !== user.cinemaId) throw new CentralError(authMessages.login_needs_cinema_terminal);
+          if (user.failedLogins > 0 || user.lockedUntil !== null) {
+            await users.update(db, user.id, { failedLogins: 0, lockedUntil: null, updatedAt: isoTime(now) });
+          }
+          const fresh = { ...user, failedLogins: 0, lockedUntil: null };
+          const token = await tokens.issue({ kind: 'user', userId: user.id, terminalId: terminal?.id ?? null });
+          return { status: 200, body: await accessToken(token, sessionView(userPrincipal(fresh, terminal), now)) };
+        },
+      }),
+      defineRoute({
+        path: '/v1/auth/terminal-token',
+        method: 'post',
+        permission: 'public',
+        rateLimited: true,
+        body: TerminalTokenRequest,
+        handler: async ({ body }) => {
+          const terminal = await terminals.findById(body.terminalId);
+          if (!terminal || terminal.revokedAt !== null || !secretMatches(body.secret, terminal.secretHash)) {
+            throw new CentralError(authMessages.terminal_credentials_invalid);
+          }
+          const token = await tokens.issue({ kind: 'terminal', terminalId: terminal.id });
+          return { status: 200, body: await accessToken(token, sessionView(terminalPrincipal(terminal), clock.now())) };
+        },
+      }),
+      defineRoute({
+        path: '/v1/auth/session',
+        method: 'get',
+        permission: 'authenticated',
+        handler: async (_input, { principal }) => ({ status: 200, body: sessionView(principal, clock.now()) }),
+      }),
+    ];
+  },
+};

@@ -1,0 +1,98 @@
+/**
+ * The central service's configuration: a JSON file (optional) overlaid by the environment, then
+ * validated. A bad configuration stops the service with a message naming each wrong setting.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const CentralConfigSchema = z.strictObject({
+  /** Folder for the SQLite database file (and, later, backups). */
+  dataDir: z.string().min(1).default('./data'),
+  /** `postgres://…` to use PostgreSQL; absent → SQLite in `dataDir`. */
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: port.default(8480),
+  /** Secret for signing access tokens (HS256); at least 32 characters. */
+  jwtSecret: z.string().min(32, 'must be at least 32 characters long'),
+  accessTokenTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(900),
+  enrolmentCodeTtlSeconds: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
+  login: z
+    .strictObject({
+      /** Consecutive failed logins that lock an account. */
+      maxFailedAttempts: z.number().int().min(1).max(100).default(5),
+      lockoutSeconds: z.number().int().min(1).max(86_400).default(900),
+      /** Per client address, over login, terminal-token and enrol. */
+      rateLimitMax: z.number().int().min(1).default(20),
+      rateLimitWindowSeconds: z.number().int().min(1).default(60),
+    })
+    .prefault({}),
+  bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+});
+
+export type CentralConfig = z.output<typeof CentralConfigSchema>;
+export type CentralConfigInput = z.input<typeof CentralConfigSchema>;
+
+/** Environment variables and the setting each one sets. */
+const environment: Record<string, keyof CentralConfigInput> = {
+  CINECARD_DATA_DIR: 'dataDir',
+  DATABASE_URL: 'databaseUrl',
+  HOST: 'host',
+  PORT: 'port',
+  CINECARD_JWT_SECRET: 'jwtSecret',
+  CINECARD_ACCESS_TOKEN_TTL: 'accessTokenTtlSeconds',
+  CINECARD_LOG_LEVEL: 'logLevel',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Validates raw settings; the error lists every wrong setting with what is expected. */
+export function parseConfig(raw: unknown, source = 'configuration'): CentralConfig {
+  const result = CentralConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map(
+    (issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
+  );
+  throw new ConfigError(`The ${source} is not valid:\n${lines.join('\n')}`);
+}
+
+/** Reads the optional JSON file, lays the environment over it and validates the result. */
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CentralConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (file) {
+    const path = resolve(file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`Cannot read the configuration file ${path}: ${(error as Error).message}`);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new Error('it must hold a JSON object');
+      }
+      fromFile = parsed as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`The configuration file ${path} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, string> = {};
+  for (const [name, key] of Object.entries(environment)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') fromEnv[key] = value;
+  }
+  const sources = [file && `file ${file}`, Object.keys(fromEnv).length > 0 && 'environment']
+    .filter(Boolean)
+    .join(' + ');
+  return parseConfig({ ...fromFile, ...fromEnv }, `configuration (${sources || 'defaults'})`);
+}

@@ -1,0 +1,92 @@
+/**
+ * The HTTP server: fastify with the error handling, the login rate limit, and every module's routes.
+ * Routes are authenticated, authorised and validated here, the same way for every module.
+ */
+import { readFileSync } from 'node:fs';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { z } from 'zod';
+import { CentralError } from '../errors.ts';
+import { platformMessages } from '../messages.ts';
+import type { CentralModule, Platform } from '../platform.ts';
+import { requireCinema, requirePermission, type Principal } from '../auth/principal.ts';
+import { newId } from '../store/ids.ts';
+import { installErrorHandling, localeOf, summarize } from './error-handler.ts';
+import type { Route } from './route.ts';
+import { fieldProblems } from './validation.ts';
+
+/** `/v1/cinemas/{cinemaId}` → `/v1/cinemas/:cinemaId`. */
+export function fastifyPath(specPath: string): string {
+  return specPath.replace(/\{(\w+)\}/g, ':$1');
+}
+
+function parseInput(where: 'params' | 'query' | 'body', schema: z.ZodType | undefined, value: unknown): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const fields = fieldProblems(where, result.error);
+  throw new CentralError(platformMessages.invalid_request, { summary: summarize(fields) }, fields);
+}
+
+export async function buildServer(platform: Platform, modules: readonly CentralModule[]): Promise<FastifyInstance> {
+  const { config } = platform;
+  const options: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } } = {
+    loggerInstance: platform.log,
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: () => newId(),
+    exposeHeadRoutes: false,
+    ...(config.tls
+      ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } }
+      : {}),
+  };
+  const app = Fastify(options) as unknown as FastifyInstance;
+  // JSON only: a text/plain body is refused with 415 instead of reaching validation as a string.
+  app.removeContentTypeParser('text/plain');
+  installErrorHandling(app);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => new CentralError(platformMessages.rate_limited, { after: context.after }),
+  });
+
+  const seen = new Set<string>();
+  for (const module of modules) {
+    for (const route of module.routes(platform)) {
+      const key = `${route.method} ${route.path}`;
+      if (seen.has(key)) throw new Error(`Two routes for ${key} (module ${module.name})`);
+      seen.add(key);
+      registerRoute(app, platform, route);
+    }
+  }
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, platform: Platform, route: Route): void {
+  const { login } = platform.config;
+  app.route({
+    method: route.method.toUpperCase() as 'GET',
+    url: fastifyPath(route.path),
+    config: route.rateLimited
+      ? { rateLimit: { max: login.rateLimitMax, timeWindow: login.rateLimitWindowSeconds * 1000, groupId: 'credentials' } }
+      : {},
+    handler: async (request, reply) => {
+      const authorization = request.headers.authorization;
+      let principal: Principal | null = null;
+      if (route.permission !== 'public' || authorization !== undefined) {
+        principal = await platform.authenticator.authenticate(authorization);
+      }
+      if (principal && route.permission !== 'public' && route.permission !== 'authenticated') {
+        requirePermission(principal, route.permission);
+      }
+      const input = {
+        params: parseInput('params', route.params, request.params),
+        query: parseInput('query', route.query, request.query),
+        body: parseInput('body', route.body, request.body),
+      };
+      if (route.cinemaOf && principal) requireCinema(principal, (route.cinemaOf as (i: unknown) => string)(input));
+      const handler = route.handler as (i: unknown, ctx: unknown) => Promise<{ status: number; body?: unknown }>;
+      const result = await handler(input, { principal, request, locale: localeOf(request) });
+      reply.code(result.status);
+      return result.body === undefined ? reply.send() : result.body;
+    },
+  });
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+/**
+ * The central service's command line and composition root:
+ *   serve | migrate | create-admin | enrol-code
+ * Configuration: `--config <file.json>` and the environment (CINECARD_DATA_DIR, DATABASE_URL, HOST,
+ * PORT, CINECARD_JWT_SECRET, CINECARD_ACCESS_TOKEN_TTL, CINECARD_LOG_LEVEL).
+ */
+import 'reflect-metadata';
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig, type CentralConfig } from './config.ts';
+import { createLogger } from './logging.ts';
+import { createPlatform, type Platform } from './platform.ts';
+import { startCentral } from './service.ts';
+import { migrateToLatest } from './store/migration-source.ts';
+import { createAdmin } from './users/bootstrap.ts';
+import { CinemaStore } from './cinemas/cinema-store.ts';
+import { Enrolment } from './terminals/enrolment.ts';
+import { TerminalStore } from './terminals/terminal-store.ts';
+import { ZodError } from 'zod';
+
+const program = new Command('cinecard-central')
+  .description('CineCard central service (HQ API)')
+  .addOption(new Option('-c, --config <file>', 'JSON configuration file').env('CINECARD_CONFIG'))
+  .showHelpAfterError();
+
+function config(): CentralConfig {
+  return loadConfig(program.opts<{ config?: string }>().config);
+}
+
+/** Runs `work` with a platform, then closes the database. */
+async function withPlatform<T>(work: (platform: Platform) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const platform = createPlatform(cfg, createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel, process.stderr as never));
+  try {
+    return await work(platform);
+  } finally {
+    await platform.db.destroy();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+program
+  .command('serve')
+  .description('run pending migrations and serve the API')
+  .option('--no-migrate', 'do not run migrations first')
+  .action(async (options: { migrate: boolean }) => {
+    const cfg = config();
+    const log = createLogger(cfg.logLevel);
+    const central = await startCentral(cfg, { log, migrate: options.migrate });
+    log.info({ url: central.url, database: central.platform.dialect }, 'central service listening');
+    const stop = async (signal: string) => {
+      log.info({ signal }, 'stopping');
+      await central.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+program
+  .command('migrate')
+  .description('bring the database schema up to date')
+  .action(() =>
+    withPlatform(async ({ db, dialect }) => {
+      const ran = await migrateToLatest(db);
+      console.log(ran.length ? `Ran ${ran.length} migration(s) on ${dialect}: ${ran.join(', ')}` : `The ${dialect} schema is up to date.`);
+    }),
+  );
+
+program
+  .command('create-admin')
+  .description('create an HQ admin user (the password comes from CINECARD_ADMIN_PASSWORD or stdin)')
+  .requiredOption('-u, --username <name>', 'username (lowercase)')
+  .option('-n, --display-name <name>', 'display name')
+  .option('--password-stdin', 'read the password from standard input')
+  .action((options: { username: string; displayName?: string; passwordStdin?: boolean }) =>
+    withPlatform(async (platform) => {
+      const password = options.passwordStdin ? await readStdin() : process.env['CINECARD_ADMIN_PASSWORD'];
+      if (!password) throw new UsageError('Give the password with --password-stdin or in CINECARD_ADMIN_PASSWORD.');
+      await migrateToLatest(platform.db);
+      const user = await createAdmin(platform, { username: options.username, password, displayName: options.displayName });
+      console.log(`Created admin ${user.username} (${user.id}).`);
+    }),
+  );
+
+program
+  .command('enrol-code')
+  .description('issue a one-time enrolment code for a terminal of a cinema')
+  .requiredOption('--cinema <code-or-id>', "the cinema's code or id")
+  .action((options: { cinema: string }) =>
+    withPlatform(async ({ db, audit, clock, config: cfg }) => {
+      const cinemas = new CinemaStore(db);
+      const cinema =
+        (await cinemas.findByCode(options.cinema)) ??
+        (/^[0-9a-f-]{36}$/i.test(options.cinema) ? await cinemas.findById(options.cinema) : undefined);
+      if (!cinema) throw new UsageError(`There is no cinema with code or id "${options.cinema}".`);
+      const enrolment = new Enrolment(db, new TerminalStore(db), audit, clock, cfg.enrolmentCodeTtlSeconds);
+      const code = await enrolment.issueCode(cinema.id, null);
+      console.log(`Enrolment code for ${cinema.code} (${cinema.name}): ${code.code}\nValid once, until ${code.expiresAt}.`);
+    }),
+  );
+
+class UsageError extends Error {}
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof UsageError) {
+    console.error(error.message);
+  } else if (error instanceof ZodError) {
+    console.error(`Invalid input:\n${error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  } else {
+    console.error(`Failed: ${(error as Error).message ?? String(error)}`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,21 @@
+/**
+ * Every module of the central service, in one list. A new module (cards, sync, reports…) adds its
+ * folder, its migration in `central/store/migrations/`, its paths in `spec/openapi.yaml` — and one
+ * line here. See `spec/central-dev.md`.
+ */
+import { auditModule } from './audit/routes.ts';
+import { authModule } from './auth/routes.ts';
+import { cinemasModule } from './cinemas/routes.ts';
+import { healthModule } from './health/routes.ts';
+import type { CentralModule } from './platform.ts';
+import { terminalsModule } from './terminals/routes.ts';
+import { usersModule } from './users/routes.ts';
+
+export const centralModules: readonly CentralModule[] = [
+  healthModule,
+  authModule,
+  cinemasModule,
+  terminalsModule,
+  usersModule,
+  auditModule,
+];

@@ -1,0 +1,51 @@
+/**
+ * What every module is given: configuration, the database, the clock, the logger, tokens, the
+ * authenticator and the audit log. Built once, in `createPlatform`; modules build their own stores
+ * and services from it.
+ */
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { CentralConfig } from './config.ts';
+import { AuditLog } from './audit/audit-log.ts';
+import { Authenticator } from './auth/authenticator.ts';
+import { TokenService } from './auth/tokens.ts';
+import { createDatabase, dialectOf, type Dialect } from './store/database.ts';
+import { type Clock, systemClock } from './store/ids.ts';
+import { TerminalStore } from './terminals/terminal-store.ts';
+import { UserStore } from './users/user-store.ts';
+import type { Route } from './http/route.ts';
+
+export interface Platform {
+  readonly config: CentralConfig;
+  readonly db: Knex;
+  readonly dialect: Dialect;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly audit: AuditLog;
+}
+
+/**
+ * A capability of the central service: a folder with its routes (and its migrations in
+ * `central/store/migrations/`). Listed once in `central/modules.ts`.
+ */
+export interface CentralModule {
+  readonly name: string;
+  routes(platform: Platform): readonly Route[];
+}
+
+export function createPlatform(config: CentralConfig, log: Logger, clock: Clock = systemClock): Platform {
+  const db = createDatabase(config);
+  const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
+  return {
+    config,
+    db,
+    dialect: dialectOf(db),
+    clock,
+    log,
+    tokens,
+    authenticator: new Authenticator(tokens, new UserStore(db), new TerminalStore(db)),
+    audit: new AuditLog(db, clock),
+  };
+}

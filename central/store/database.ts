@@ -1,0 +1,65 @@
+/**
+ * The knex factory: SQLite in a data directory by default, PostgreSQL when a URL is given. Every
+ * dialect difference of the central store lives in this folder.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseSettings {
+  /** Folder for the SQLite file; ignored with `databaseUrl`. */
+  readonly dataDir: string;
+  /** `postgres://…` selects PostgreSQL. */
+  readonly databaseUrl?: string | undefined;
+}
+
+/** The SQLite file's name inside the data directory. */
+export const sqliteFileName = 'central.sqlite';
+
+// PostgreSQL returns int8 (counts, fen sums) as strings; our values stay far below 2^53, so a
+// number is exact — and a value that is not is refused rather than silently rounded.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${text} exceeds the safe integer range`);
+  return value;
+});
+
+export function dialectOf(db: Knex): Dialect {
+  return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
+}
+
+export function createDatabase(settings: DatabaseSettings): Knex {
+  if (settings.databaseUrl) {
+    return knexFactory({
+      client: 'pg',
+      connection: settings.databaseUrl,
+      pool: { min: 0, max: 10 },
+    });
+  }
+  const dir = resolve(settings.dataDir);
+  mkdirSync(dir, { recursive: true });
+  return knexFactory({
+    client: 'sqlite3',
+    connection: { filename: join(dir, sqliteFileName) },
+    useNullAsDefault: true,
+    // One connection: SQLite serialises writers anyway, and one connection means a transaction never
+    // waits on another connection of the same process (busy_timeout covers other processes).
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) {
+        conn.exec(
+          'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
+          (error) => done(error, conn),
+        );
+      },
+    },
+  });
+}
+
+interface SqliteConnection {
+  exec(sql: string, callback: (error: Error | null) => void): void;
+}
