@@ -10,3 +10,4 @@ export * from './host-sale.ts';
 export * from './clock.ts';
 export * from './logger.ts';
 export * from './keys/index.ts';
+export * from './pcsc/pcsc-card-reader.ts';

@@ -1,0 +1,485 @@
+/**
+ * {@link CardReader} over pcsc-mini → pcscd (real readers, and vpcd for the emulated card).
+ *
+ * What it guards against (reference §1 and §5):
+ * - pcsc-mini's Card throws synchronously when a second call starts while one is pending
+ *   (`CardIsBusy`) or the handle is gone: every call runs through a per-card {@link SerialQueue} and
+ *   is awaited inside `try`, so nothing escapes as anything but a {@link CardIoError}.
+ * - A card that never answers pins SCardTransmit, and a libuv worker with it: every call has a
+ *   timeout (`card_mute`); after one the handle is poisoned — never called again, disconnected only
+ *   once the stuck call has come back.
+ * - The ATR in change events is wrong: it is read from `card.state()` after connecting.
+ * - A removal can arrive as EMPTY|EXCLUSIVE: `!PRESENT` is handled before anything else.
+ * - pcsc-mini's Client cannot recover from pcscd dying: on a monitor error the Client is stopped,
+ *   every Reader and Card dropped, and a new Client started with backoff until pcscd is back.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  CardDisposition,
+  CardMode,
+  Client,
+  ReaderStatus,
+  type Card,
+  type Err,
+  type Reader,
+  type ReaderStatusFlags,
+} from 'pcsc-mini';
+import {
+  CardIoError,
+  type CardIoErrorKind,
+  type CardReader,
+  type CardRemovedEvent,
+  type CardSession,
+  type ReaderServiceState,
+  type TransmitOptions,
+} from '../card-reader.ts';
+import { Emitter } from '../lifecycle.ts';
+import { SerialQueue } from '../serial-queue.ts';
+
+export interface PcscCardReaderOptions {
+  /** Default timeout of every call to a card (transmit, reset, connect), ms. Default 2000. */
+  readonly timeoutMs?: number;
+  /** Backoff while the reader service is down: first and longest delay between attempts, ms. */
+  readonly restartDelayMs?: { readonly initial: number; readonly max: number };
+  /** How long `start()` waits for the first readers to be reported, ms. Default 500. */
+  readonly startWaitMs?: number;
+  /** Diagnostics (errors that were handled, service restarts). Default: none. */
+  readonly log?: (message: string, detail?: Record<string, unknown>) => void;
+}
+
+/** While probing for a card pcscd may not have seen leave: interval and number of attempts. */
+const PROBE_INTERVAL_MS = 100;
+const PROBE_ATTEMPTS = 100;
+
+/** pcsc-mini error codes (its `Err.code`), mapped to the contract's closed set of kinds. */
+const ERROR_KINDS: Record<string, CardIoErrorKind> = {
+  RemovedCard: 'card_removed',
+  NotTransacted: 'card_removed',
+  NoSmartCard: 'card_removed',
+  NoCardConnection: 'card_removed',
+  ResetCard: 'transmit_failed',
+  ReaderUnavailable: 'reader_gone',
+  UnknownReader: 'reader_gone',
+  NoService: 'service_down',
+  CommError: 'service_down',
+  SharingViolation: 'sharing_violation',
+};
+
+const MESSAGES: Record<CardIoErrorKind, string> = {
+  card_removed: 'The card was taken away.',
+  reader_gone: 'The card reader is gone.',
+  service_down: 'The smart card service is not running.',
+  card_mute: 'The card did not answer in time.',
+  sharing_violation: 'Another application holds the card.',
+  transmit_failed: 'The card command failed.',
+};
+
+/** Maps anything pcsc-mini throws or rejects with to a {@link CardIoError}. */
+export function toCardIoError(e: unknown): CardIoError {
+  if (e instanceof CardIoError) return e;
+  const code = typeof (e as Err | undefined)?.code === 'string' ? (e as Err).code : undefined;
+  const kind = (code && ERROR_KINDS[code]) || 'transmit_failed';
+  return new CardIoError(kind, MESSAGES[kind], code, { cause: e });
+}
+
+/** pcsc-lite keeps a per-reader card event counter in the upper 16 bits of the event state. */
+const eventCounter = (status: ReaderStatusFlags) => status.raw >>> 16;
+
+/** A deferred rejection that ends every pending call of a session at once. */
+class Ending {
+  readonly promise: Promise<never>;
+  reject!: (e: CardIoError) => void;
+  constructor() {
+    this.promise = new Promise<never>((_, reject) => (this.reject = reject));
+    this.promise.catch(() => {}); // observed by races only
+  }
+}
+
+class PcscSession implements CardSession {
+  readonly id = randomUUID();
+  present = true;
+  private readonly queue = new SerialQueue();
+  private readonly ending = new Ending();
+  /** The native call in flight, if any: a handle may be called again (or disconnected) only after it. */
+  private inflight: Promise<unknown> = Promise.resolve();
+  /** Set after a timeout: the handle is stuck in a native call and must not be used again. */
+  private poisoned = false;
+
+  constructor(
+    readonly reader: string,
+    readonly atr: Uint8Array,
+    /** pcsc-lite's card event counter when this card was connected. */
+    readonly counter: number,
+    private card: Card | undefined,
+    private readonly timeoutMs: number,
+    private readonly onFailure: (session: PcscSession, e: CardIoError) => void,
+  ) {}
+
+  transmit(apdu: Uint8Array, options?: TransmitOptions): Promise<Uint8Array> {
+    const copy = Uint8Array.from(apdu);
+    return this.call(async (card) => {
+      const response = await card.transmit(copy);
+      // No status word: the card gave no answer. vpcd reports a card that left mid-APDU this way.
+      if (response.length < 2) throw new CardIoError('card_removed', 'The card did not answer; it was probably taken away.', 'NoResponse');
+      return response;
+    }, options?.timeoutMs);
+  }
+
+  reset(): Promise<void> {
+    return this.call(async (card) => {
+      await card.reconnect(CardMode.SHARED, CardDisposition.RESET);
+    });
+  }
+
+  /** Ends the session: pending and later calls reject with `kind`; the handle is let go. */
+  end(kind: CardIoErrorKind, code?: string): void {
+    if (!this.present) return;
+    this.present = false;
+    this.ending.reject(new CardIoError(kind, MESSAGES[kind], code));
+    const card = this.card;
+    this.card = undefined;
+    if (card && !this.poisoned) {
+      // Disconnect only after the call in flight: pcsc-mini throws CardIsBusy otherwise.
+      void this.inflight.finally(() => disconnectQuietly(card));
+    }
+  }
+
+  private call<T>(op: (card: Card) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+    return this.queue.run(async () => {
+      if (!this.present) throw new CardIoError('card_removed', MESSAGES.card_removed);
+      if (this.poisoned || !this.card) throw new CardIoError('card_mute', 'The card stopped answering; take it away and tap it again.');
+      const card = this.card;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const native = op(card); // may throw synchronously (CardIsBusy, NoCardConnection)
+        this.inflight = native.catch(() => undefined);
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new CardIoError('card_mute', `The card did not answer within ${timeoutMs} ms.`)), timeoutMs);
+        });
+        return await Promise.race([native, timeout, this.ending.promise]);
+      } catch (e) {
+        const err = toCardIoError(e);
+        if (err.kind === 'card_mute') this.poisoned = true;
+        else if (this.present) this.onFailure(this, err);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+}
+
+interface ReaderSlot {
+  readonly name: string;
+  readonly reader: Reader;
+  session: PcscSession | undefined;
+  /** Last status seen: whether a card is present, and pcsc-lite's event counter. */
+  present: boolean;
+  counter: number;
+  /** Connects run one at a time per reader. */
+  readonly connects: SerialQueue;
+}
+
+export class PcscCardReader implements CardReader {
+  private readonly timeoutMs: number;
+  private readonly restartDelay: { initial: number; max: number };
+  private readonly startWaitMs: number;
+  private readonly log: (message: string, detail?: Record<string, unknown>) => void;
+  private client: Client | undefined;
+  private readonly slots = new Map<string, ReaderSlot>();
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restartDelayNow: number;
+  private started = false;
+  private disposed = false;
+  private state: ReaderServiceState = 'down';
+  private readerSeen: (() => void) | undefined;
+
+  private readonly readerAdded = new Emitter<string>();
+  private readonly readerRemoved = new Emitter<string>();
+  private readonly serviceChanged = new Emitter<ReaderServiceState>();
+  private readonly cardPresent = new Emitter<CardSession>();
+  private readonly cardRemoved = new Emitter<CardRemovedEvent>();
+  readonly onReaderAdded = this.readerAdded.event;
+  readonly onReaderRemoved = this.readerRemoved.event;
+  readonly onServiceStateChanged = this.serviceChanged.event;
+  readonly onCardPresent = this.cardPresent.event;
+  readonly onCardRemoved = this.cardRemoved.event;
+
+  constructor(options: PcscCardReaderOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    this.restartDelay = { initial: 100, max: 2000, ...options.restartDelayMs };
+    this.restartDelayNow = this.restartDelay.initial;
+    this.startWaitMs = options.startWaitMs ?? 500;
+    this.log = options.log ?? (() => {});
+  }
+
+  get readers(): readonly string[] {
+    return [...this.slots.keys()];
+  }
+
+  get serviceState(): ReaderServiceState {
+    return this.state;
+  }
+
+  /** The session of the card on `reader` now, if any. */
+  sessionOn(reader: string): CardSession | undefined {
+    const s = this.slots.get(reader)?.session;
+    return s?.present ? s : undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.disposed) return;
+    this.started = true;
+    // Resolve once the first batch of readers has been reported: pcsc-mini reports the readers
+    // present at start together, right after start(); with none (or pcscd down) give up after a while.
+    const seen = new Promise<void>((resolve) => {
+      let quiet: NodeJS.Timeout | undefined;
+      const limit = setTimeout(done, this.startWaitMs);
+      function done() {
+        clearTimeout(limit);
+        clearTimeout(quiet);
+        resolve();
+      }
+      this.readerSeen = () => {
+        clearTimeout(quiet);
+        quiet = setTimeout(done, 30);
+      };
+    });
+    if (!this.tryStartClient()) this.scheduleRestart();
+    await seen;
+    this.readerSeen = undefined;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    clearTimeout(this.restartTimer);
+    const client = this.client;
+    this.client = undefined;
+    this.dropReaders('reader_gone');
+    if (client) stopClient(client);
+    for (const e of [this.readerAdded, this.readerRemoved, this.serviceChanged, this.cardPresent, this.cardRemoved]) e.dispose();
+  }
+
+  private setService(state: ReaderServiceState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.log(`reader service ${state}`);
+    this.serviceChanged.fire(state);
+  }
+
+  private tryStartClient(): boolean {
+    if (this.disposed) return false;
+    const client = new Client();
+    client.on('reader', (r) => this.onReader(client, r));
+    client.on('error', (e) => this.onClientError(client, e));
+    try {
+      client.start();
+    } catch (e) {
+      stopClient(client);
+      this.log('reader service unavailable', { code: (e as Err).code });
+      this.setService('down');
+      return false;
+    }
+    this.client = client;
+    this.restartDelayNow = this.restartDelay.initial;
+    this.setService('up');
+    return true;
+  }
+
+  private scheduleRestart(): void {
+    if (this.disposed || this.restartTimer) return;
+    const delay = this.restartDelayNow;
+    this.restartDelayNow = Math.min(this.restartDelay.max, delay * 2);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.client && !this.tryStartClient()) this.scheduleRestart();
+    }, delay);
+  }
+
+  /** The monitor loop died (pcscd gone, or an event overflow): this Client is done for. */
+  private onClientError(client: Client, e: Err): void {
+    if (client !== this.client) return;
+    this.log('reader monitor failed', { code: e.code });
+    this.recycleClient(e.code === 'CommError' || e.code === 'NoService');
+  }
+
+  private recycleClient(serviceDown: boolean): void {
+    const client = this.client;
+    if (!client) return;
+    this.client = undefined;
+    this.dropReaders(serviceDown ? 'service_down' : 'reader_gone');
+    stopClient(client);
+    if (serviceDown) this.setService('down');
+    this.scheduleRestart();
+  }
+
+  private dropReaders(kind: CardIoErrorKind): void {
+    for (const slot of [...this.slots.values()]) this.removeSlot(slot, kind);
+  }
+
+  private removeSlot(slot: ReaderSlot, kind: CardIoErrorKind): void {
+    if (this.slots.get(slot.name) !== slot) return;
+    this.slots.delete(slot.name);
+    slot.present = false;
+    this.endSession(slot, kind);
+    slot.reader.removeAllListeners();
+    this.readerRemoved.fire(slot.name);
+  }
+
+  private onReader(client: Client, reader: Reader): void {
+    if (client !== this.client) return;
+    const name = reader.name();
+    const old = this.slots.get(name);
+    if (old) this.removeSlot(old, 'reader_gone');
+    const slot: ReaderSlot = { name, reader, session: undefined, present: false, counter: -1, connects: new SerialQueue() };
+    this.slots.set(name, slot);
+    reader.on('change', (status) => this.onChange(slot, status));
+    reader.on('disconnect', () => this.removeSlot(slot, 'reader_gone'));
+    this.readerAdded.fire(name);
+    this.readerSeen?.();
+  }
+
+  private onChange(slot: ReaderSlot, status: ReaderStatusFlags): void {
+    if (this.slots.get(slot.name) !== slot) return;
+    this.log('reader status', { reader: slot.name, status: status.toString(), counter: eventCounter(status) });
+    // Absence first: after an EXCLUSIVE connection, removal reads EMPTY|EXCLUSIVE.
+    if (!status.has(ReaderStatus.PRESENT)) {
+      slot.present = false;
+      this.endSession(slot, 'card_removed');
+      return;
+    }
+    if (status.has(ReaderStatus.MUTE)) {
+      // A card that gave no ATR: nothing to talk to until it is presented again.
+      slot.present = false;
+      this.endSession(slot, 'card_removed');
+      return;
+    }
+    const counter = eventCounter(status);
+    slot.present = true;
+    if (slot.session?.present && slot.session.counter === counter) return; // our own IN_USE etc.
+    if (slot.counter === counter && !slot.session) return; // its session ended in an error: probing
+    slot.counter = counter;
+    if (slot.session?.present) this.endSession(slot, 'card_removed'); // swapped within one poll
+    void slot.connects.run(() => this.connect(slot, counter, false));
+  }
+
+  /**
+   * Connects to the card and reports it. `probing`: the previous session of this presence ended in
+   * an error saying the card left, but pcscd still says PRESENT — it polls some readers (vpcd every
+   * ~400 ms) and a card taken away and put back between two polls never reads as absent. So keep
+   * trying until a card answers (reported as a new tap) or pcscd reports the reader empty.
+   */
+  private async connect(slot: ReaderSlot, counter: number, probing: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (probing) await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+      if (!this.isCurrent(slot, counter) || slot.session) return;
+      let card: Card | undefined;
+      const connecting = slot.reader.connect(CardMode.SHARED);
+      try {
+        card = await withDeadline(connecting, this.timeoutMs);
+        // Probing, connect alone proves nothing: pcscd still believes the old card is powered and
+        // lets us in without asking the reader. A reset has to reach the card.
+        if (probing) await withDeadline(card.reconnect(CardMode.SHARED, CardDisposition.RESET), this.timeoutMs);
+        const state = await withDeadline(card.state(), this.timeoutMs);
+        if (!this.isCurrent(slot, counter)) {
+          await disconnectQuietly(card);
+          return;
+        }
+        const session = new PcscSession(slot.name, Uint8Array.from(state.atr), counter, card, this.timeoutMs, (s, e) =>
+          this.onSessionFailure(slot, s, e),
+        );
+        slot.session = session;
+        this.cardPresent.fire(session);
+        return;
+      } catch (e) {
+        const err = toCardIoError(e);
+        this.log('connect failed', { reader: slot.name, code: err.code ?? err.kind });
+        if (err.code === 'timeout') {
+          // The native call is still running: let go of its card whenever it comes back.
+          void connecting.then((c) => disconnectQuietly(c), () => {});
+        } else if (card) {
+          await disconnectQuietly(card);
+        }
+        if (err.kind === 'service_down') return this.recycleSoon();
+        if (probing && err.kind === 'card_removed' && attempt < PROBE_ATTEMPTS) continue;
+        // Another application holds the card exclusively: try again while it lies there.
+        if (err.kind === 'sharing_violation' && attempt < 40) {
+          await new Promise((r) => setTimeout(r, 250));
+          continue;
+        }
+        return;
+      }
+    }
+  }
+
+  private isCurrent(slot: ReaderSlot, counter: number): boolean {
+    return !this.disposed && this.slots.get(slot.name) === slot && slot.present && slot.counter === counter;
+  }
+
+  private onSessionFailure(slot: ReaderSlot, session: PcscSession, err: CardIoError): void {
+    if (slot.session !== session) return;
+    switch (err.kind) {
+      case 'card_removed':
+      case 'reader_gone':
+      case 'service_down':
+        this.endSession(slot, err.kind, err.code);
+        if (err.kind === 'service_down') this.recycleSoon();
+        else if (err.kind === 'card_removed' && slot.present) void slot.connects.run(() => this.connect(slot, slot.counter, true));
+        return;
+      default:
+        return; // the card is still there: the caller decides (re-read, reset, retry)
+    }
+  }
+
+  /** A card call saw the service gone; the monitor will say so too, but do not depend on it. */
+  private recycleSoon(): void {
+    const client = this.client;
+    setImmediate(() => {
+      if (client && client === this.client) this.recycleClient(true);
+    });
+  }
+
+  private endSession(slot: ReaderSlot, kind: CardIoErrorKind, code?: string): void {
+    const session = slot.session;
+    if (!session) return;
+    slot.session = undefined;
+    if (!session.present) return;
+    session.end(kind, code);
+    this.cardRemoved.fire({ sessionId: session.id, reader: slot.name });
+  }
+}
+
+/** Lets go of a handle; it may already be gone with the card, the reader or the service. */
+async function disconnectQuietly(card: Card): Promise<void> {
+  try {
+    await card.disconnect(CardDisposition.LEAVE); // may also throw synchronously
+  } catch {
+    // nothing left to release
+  }
+}
+
+function stopClient(client: Client): void {
+  client.removeAllListeners();
+  client.on('error', () => {}); // an 'error' without a listener would throw
+  try {
+    client.stop();
+  } catch {
+    // NoService after pcscd died: stop() throws, and the Client is dropped anyway
+  }
+}
+
+/** Awaits a native call with a deadline; a call that misses it rejects `card_mute` (code `timeout`). */
+async function withDeadline<T>(native: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      native,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CardIoError('card_mute', `No answer within ${ms} ms.`, 'timeout')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
