@@ -4,6 +4,10 @@
  * line here. See `spec/central-dev.md`.
  */
 import { auditModule } from './audit/routes.ts';
+import { cardTypesModule } from './card-types/routes.ts';
+import { cardsModule } from './cards/routes.ts';
+import { ledgerModule } from './ledger/routes.ts';
+import { rulesModule } from './rules/routes.ts';
 import { authModule } from './auth/routes.ts';
 import { cinemasModule } from './cinemas/routes.ts';
 import { healthModule } from './health/routes.ts';
@@ -18,4 +22,8 @@ export const centralModules: readonly CentralModule[] = [
   terminalsModule,
   usersModule,
   auditModule,
+  cardTypesModule,
+  cardsModule,
+  ledgerModule,
+  rulesModule,
 ];

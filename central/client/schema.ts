@@ -879,8 +879,8 @@ export interface components {
             usesPerCard: number;
             settlementPricePerUseFen: components["schemas"]["Fen"];
             concessionValuePerUseFen: components["schemas"]["Fen"];
-            /** @default 365 */
-            validityDays: number;
+            /** @description Default 365. */
+            validityDays?: number;
         };
         CardTypeUpdate: {
             name?: string;
@@ -1111,8 +1111,8 @@ export interface components {
             dayPart?: components["schemas"]["DayPart"];
             usesPerTicket?: number;
             valuePerUseFen?: number;
-            /** @default 0 */
-            priority: number;
+            /** @description Default 0. */
+            priority?: number;
         };
         /** @description Changes some fields; null clears an optional narrowing. The kind does not change. */
         RedemptionRuleUpdate: {

@@ -1,0 +1,56 @@
+/** Test helpers for the card domain: a card type, a made batch, a sold card, an op. */
+import { randomBytes } from 'node:crypto';
+import { v7 } from 'uuid';
+import type { Schemas } from '../client/index.ts';
+import { ok, type TestCentral } from '../test-support/harness.ts';
+
+let serial = 0;
+
+/** A card number and UID no other call in this process has used. */
+export function freshCard(): { cardNo: string; uid: string } {
+  serial += 1;
+  const cardNo = `${Date.now() % 1e9}${String(serial).padStart(5, '0')}`;
+  return { cardNo, uid: randomBytes(4).toString('hex').toUpperCase() + String(serial % 1e6).padStart(6, '0') };
+}
+
+export async function makeCardType(central: TestCentral, over: Partial<Schemas['CardTypeCreate']> = {}): Promise<Schemas['CardType']> {
+  return ok(
+    await central.admin.client.POST('/v1/card-types', {
+      body: { name: central.unique('Type '), usesPerCard: 10, settlementPricePerUseFen: 3500, concessionValuePerUseFen: 2000, ...over },
+    }),
+  );
+}
+
+export async function makeCards(central: TestCentral, count: number, cardTypeId?: string): Promise<Schemas['Card'][]> {
+  const typeId = cardTypeId ?? (await makeCardType(central)).id;
+  const batch = ok(
+    await central.admin.client.POST('/v1/card-batches', {
+      body: { cardTypeId: typeId, cards: Array.from({ length: count }, freshCard) },
+    }),
+  );
+  return batch.cards;
+}
+
+/** A card sold at `cinemaId` (by the HQ admin). */
+export async function soldCard(central: TestCentral, cinemaId: string, cardTypeId?: string): Promise<Schemas['Card']> {
+  const [card] = await makeCards(central, 1, cardTypeId);
+  return ok(
+    await central.admin.client.POST('/v1/cards/{cardNo}/activate', {
+      params: { path: { cardNo: card!.cardNo } },
+      body: { cinemaId },
+    }),
+  );
+}
+
+export function redemption(cardNo: string, seq: number, uses: number, remainingAfter: number, over: Partial<Schemas['LedgerOpCreate']> = {}): Schemas['LedgerOpCreate'] {
+  return {
+    opId: v7(),
+    cardNo,
+    seq,
+    uses,
+    remainingAfter,
+    consumptionType: 'ticket',
+    occurredAt: new Date().toISOString(),
+    ...over,
+  };
+}

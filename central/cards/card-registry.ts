@@ -1,0 +1,334 @@
+/**
+ * The card registry: made batches, and every administrative step of a card's life (sale, renewal,
+ * blacklist, recycling, re-issue, type change). Each step checks the state machine
+ * (`lifecycle.ts`), the caller's cinema, and writes its audit entry in the same transaction.
+ * Balances move only through the shadow ledger (`central/ledger/`).
+ */
+import type { Knex } from 'knex';
+import type { components } from '../client/schema.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import { requireCinema, type Principal } from '../auth/principal.ts';
+import { CentralError } from '../errors.ts';
+import { type Clock, isoTime, newId } from '../store/ids.ts';
+import { type CardTypeStore, requireMinimumUses } from '../card-types/card-type-store.ts';
+import { type Card, type CardRow, cardView, lifeStateOf, lockCard, findCard } from './card-record.ts';
+import { type CardAction, type CardLifeState, transition } from './lifecycle.ts';
+import { cardMessages } from './messages.ts';
+import type { CinemaStore } from '../cinemas/cinema-store.ts';
+import { cinemaMessages } from '../cinemas/messages.ts';
+
+type Schemas = components['schemas'];
+export type CardBatchCreate = Schemas['CardBatchCreate'];
+export type CardBatch = Schemas['CardBatch'];
+export type CardPage = Schemas['CardPage'];
+
+export interface CardQuery {
+  readonly state?: Schemas['CardState'] | undefined;
+  readonly cinemaId?: string | undefined;
+  readonly cardTypeId?: string | undefined;
+  readonly recycledSince?: string | undefined;
+  readonly after?: string | undefined;
+  readonly limit: number;
+}
+
+const dayMs = 86_400_000;
+/** How many offending cards a 409 names; the rest are counted. */
+const namedInConflict = 20;
+
+export class CardRegistry {
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    private readonly audit: AuditLog,
+    private readonly cardTypes: CardTypeStore,
+    private readonly cinemas: CinemaStore,
+  ) {}
+
+  async get(cardNo: string): Promise<Card> {
+    return cardView(await findCard(this.db, cardNo));
+  }
+
+  /** A page by card number; a cinema-bound principal sees only its cinema's cards. */
+  async list(actor: Principal, query: CardQuery): Promise<CardPage> {
+    if (query.cinemaId !== undefined) requireCinema(actor, query.cinemaId);
+    const cinemaId = query.cinemaId ?? actor.cinemaId ?? undefined;
+    const q = this.db<CardRow>('cards').orderBy('card_no').limit(query.limit + 1);
+    if (cinemaId !== undefined) q.where((w) => w.where({ cinema_id: cinemaId }).orWhere({ recycled_cinema_id: cinemaId }));
+    if (query.state) q.where({ state: query.state });
+    if (query.cardTypeId) q.where({ card_type_id: query.cardTypeId });
+    if (query.recycledSince) q.where('recycled_at', '>=', query.recycledSince);
+    if (query.after) q.where('card_no', '>', query.after);
+    const rows = await q;
+    const page = rows.slice(0, query.limit);
+    return { items: page.map(cardView), nextCursor: rows.length > query.limit ? (page.at(-1)?.card_no ?? null) : null };
+  }
+
+  /** All or nothing: any card number or UID already known (or repeated) refuses the whole batch. */
+  async registerBatch(actor: Principal | null, input: CardBatchCreate): Promise<CardBatch> {
+    return this.db.transaction(async (trx) => {
+      const type = await this.cardTypes.get(input.cardTypeId, trx);
+      const uses = input.uses ?? type.usesPerCard;
+      requireMinimumUses(uses, this.cardTypes.minUsesPerCard);
+      const now = this.clock.now();
+      const expiresAt = this.futureExpiry(input.expiresAt, type.validityDays);
+      await this.refuseDuplicates(trx, input.cards);
+      const batchId = newId();
+      const at = isoTime(now);
+      await trx('card_batches').insert({
+        id: batchId,
+        card_type_id: type.id,
+        card_count: input.cards.length,
+        made_by_user_id: actor?.user?.id ?? null,
+        made_at: at,
+      });
+      const rows: CardRow[] = input.cards.map((c) => ({
+        card_no: c.cardNo,
+        uid: c.uid,
+        card_type_id: type.id,
+        batch_id: batchId,
+        state: 'made',
+        blacklisted: false,
+        blacklist_reason: null,
+        blacklisted_at: null,
+        issue_epoch: 1,
+        issue_from_seq: 1,
+        issued_at: null,
+        issued_uses: uses,
+        remaining_uses: uses,
+        applied_seq: 0,
+        max_seq: 0,
+        expires_at: expiresAt,
+        cinema_id: null,
+        activated_at: null,
+        recycled_at: null,
+        recycled_reason: null,
+        recycled_cinema_id: null,
+        made_at: at,
+        updated_at: at,
+      }));
+      // Chunks keep each statement under SQLite's bound-variable limit.
+      for (let i = 0; i < rows.length; i += 40) await trx('cards').insert(rows.slice(i, i + 40));
+      const issues = rows.map((r) => ({
+        card_no: r.card_no,
+        epoch: 1,
+        from_seq: 1,
+        card_type_id: type.id,
+        cinema_id: null,
+        uses,
+        issued_at: at,
+        issued_by_user_id: actor?.user?.id ?? null,
+        issued_by_terminal_id: actor?.terminal?.id ?? null,
+      }));
+      for (let i = 0; i < issues.length; i += 100) await trx('card_issues').insert(issues.slice(i, i + 100));
+      await this.audit.record(trx, actor, {
+        action: 'card_batch.register',
+        targetType: 'card_batch',
+        targetId: batchId,
+        cinemaId: null,
+        details: { cardTypeId: type.id, count: rows.length, uses, expiresAt, first: rows[0]?.card_no, last: rows.at(-1)?.card_no },
+      });
+      return { id: batchId, cardTypeId: type.id, count: rows.length, madeAt: at, cards: rows.map(cardView) };
+    });
+  }
+
+  /** Sale at a cinema: the caller must act for that cinema. */
+  async activate(actor: Principal, cardNo: string, input: Schemas['CardActivate']): Promise<Card> {
+    requireCinema(actor, input.cinemaId);
+    return this.change(actor, cardNo, 'activate', 'card.activate', input, async (row, now, trx) => ({
+      cinema_id: await this.existingCinema(trx, input.cinemaId),
+      activated_at: now,
+      issued_at: now,
+      ...(input.expiresAt !== undefined ? { expires_at: this.futureExpiry(input.expiresAt, 0) } : {}),
+      ...this.advanceSeq(row, input.seq),
+    }), async (trx, row) => {
+      await trx('card_issues').where({ card_no: cardNo, epoch: row.issue_epoch }).update({ cinema_id: input.cinemaId });
+    });
+  }
+
+  /** A new expiry, by the card's cinema (or HQ). */
+  async renew(actor: Principal, cardNo: string, input: Schemas['CardRenew']): Promise<Card> {
+    return this.change(actor, cardNo, 'renew', 'card.renew', input, (row) => {
+      requireCinema(actor, row.cinema_id);
+      return { expires_at: this.futureExpiry(input.expiresAt, 0), ...this.advanceSeq(row, input.seq) };
+    });
+  }
+
+  /** The card's cinema's manager, or HQ (the only one for a card not sold yet). */
+  async blacklist(actor: Principal, cardNo: string, reason: string): Promise<Card> {
+    return this.change(actor, cardNo, 'blacklist', 'card.blacklist', { reason }, (row, now) => {
+      requireCinema(actor, row.cinema_id);
+      return { blacklist_reason: reason, blacklisted_at: now };
+    });
+  }
+
+  async unblacklist(actor: Principal, cardNo: string, reason: string): Promise<Card> {
+    return this.change(actor, cardNo, 'unblacklist', 'card.unblacklist', { reason }, (row) => {
+      requireCinema(actor, row.cinema_id);
+      return { blacklist_reason: null, blacklisted_at: null };
+    });
+  }
+
+  /** A card handed back before its uses ran out; the collecting cinema is the caller's. */
+  async recycle(actor: Principal, cardNo: string, input: Schemas['CardRecycle']): Promise<Card> {
+    return this.change(actor, cardNo, 'recycle', 'card.recycle', input, (row, now) => ({
+      recycled_at: now,
+      recycled_cinema_id: actor.cinemaId ?? row.cinema_id,
+    }));
+  }
+
+  /**
+   * A recycled card to a new holder: same card number, issue epoch + 1, fresh uses and expiry;
+   * the new holder's history starts after every seq recorded so far.
+   */
+  async reissue(actor: Principal, cardNo: string, input: Schemas['CardReissue']): Promise<Card> {
+    requireCinema(actor, input.cinemaId);
+    let uses = 0;
+    return this.change(
+      actor,
+      cardNo,
+      'reissue',
+      'card.reissue',
+      input,
+      async (row, now, trx) => {
+        await this.existingCinema(trx, input.cinemaId);
+        const type = await this.cardTypes.get(row.card_type_id, trx);
+        uses = input.uses ?? type.usesPerCard;
+        requireMinimumUses(uses, this.cardTypes.minUsesPerCard);
+        const seq = this.advanceSeq(row, input.seq);
+        const last = seq.max_seq ?? row.max_seq;
+        return {
+          cinema_id: input.cinemaId,
+          issued_at: now,
+          issued_uses: uses,
+          remaining_uses: uses,
+          issue_from_seq: last + 1,
+          applied_seq: last,
+          max_seq: last,
+          expires_at: this.futureExpiry(input.expiresAt, type.validityDays),
+          recycled_at: null,
+          recycled_cinema_id: null,
+        };
+      },
+      async (trx, row, next) => {
+        await trx('card_issues').insert({
+          card_no: cardNo,
+          epoch: next.issueEpoch,
+          from_seq: row.issue_from_seq,
+          card_type_id: row.card_type_id,
+          cinema_id: input.cinemaId,
+          uses,
+          issued_at: row.issued_at,
+          issued_by_user_id: actor.user?.id ?? null,
+          issued_by_terminal_id: actor.terminal?.id ?? null,
+        });
+      },
+    );
+  }
+
+  /** A recycled card made into another type (HQ operator); its uses follow at re-issue. */
+  async changeType(actor: Principal, cardNo: string, input: Schemas['CardTypeChange']): Promise<Card> {
+    return this.change(actor, cardNo, 'changeType', 'card.change_type', input, async (row, _now, trx) => {
+      await this.cardTypes.get(input.cardTypeId, trx);
+      return { card_type_id: input.cardTypeId };
+    });
+  }
+
+  /**
+   * One lifecycle step in one transaction: lock, check the state machine, apply `changes`, run
+   * `after` with the updated row, write the audit entry.
+   */
+  private async change(
+    actor: Principal,
+    cardNo: string,
+    action: CardAction,
+    auditAction: string,
+    details: object,
+    changes: (row: CardRow, now: string, trx: Knex.Transaction) => Partial<CardRow> | Promise<Partial<CardRow>>,
+    after?: (trx: Knex.Transaction, row: CardRow, next: CardLifeState) => Promise<void>,
+  ): Promise<Card> {
+    return this.db.transaction(async (trx) => {
+      const row = await lockCard(trx, cardNo);
+      const next = this.allowed(row, action);
+      const now = isoTime(this.clock.now());
+      const updated: CardRow = {
+        ...row,
+        ...(await changes(row, now, trx)),
+        state: next.state,
+        blacklisted: next.blacklisted,
+        issue_epoch: next.issueEpoch,
+        recycled_reason: next.recycledReason,
+        updated_at: now,
+      };
+      const { card_no: _key, ...columns } = updated;
+      await trx('cards').where({ card_no: cardNo }).update(columns);
+      if (after) await after(trx, updated, next);
+      await this.audit.record(trx, actor, {
+        action: auditAction,
+        targetType: 'card',
+        targetId: cardNo,
+        cinemaId: updated.cinema_id ?? row.cinema_id,
+        details: { ...details, from: row.state, to: updated.state, issueEpoch: updated.issue_epoch },
+      });
+      return cardView(updated);
+    });
+  }
+
+  private allowed(row: CardRow, action: CardAction): CardLifeState {
+    const t = transition(lifeStateOf(row), action);
+    if (t.ok) return t.next;
+    const cardNo = row.card_no;
+    if (t.refusal === 'card_wrong_state') {
+      throw new CentralError(cardMessages.card_wrong_state, { cardNo, state: row.state, allowed: t.allowedStates.join(' or ') });
+    }
+    throw new CentralError(cardMessages[t.refusal], { cardNo });
+  }
+
+  /** A card write that advanced the card's seq: later ops continue after it. */
+  private advanceSeq(row: CardRow, seq: number | undefined): Partial<CardRow> {
+    if (seq === undefined) return {};
+    if (seq <= row.max_seq) throw new CentralError(cardMessages.card_seq_behind, { cardNo: row.card_no, maxSeq: row.max_seq, seq });
+    return { applied_seq: seq, max_seq: seq, ...(row.applied_seq === row.issue_from_seq - 1 ? { issue_from_seq: seq + 1 } : {}) };
+  }
+
+  private async existingCinema(trx: Knex.Transaction, cinemaId: string): Promise<string> {
+    if (!(await this.cinemas.findById(cinemaId, trx))) throw new CentralError(cinemaMessages.cinema_not_found, { cinemaId });
+    return cinemaId;
+  }
+
+  /** `given` (which must be in the future), or now + `days`. */
+  private futureExpiry(given: string | undefined, days: number): string {
+    const now = this.clock.now();
+    if (given === undefined) return isoTime(new Date(now.getTime() + days * dayMs));
+    const at = new Date(given);
+    if (!(at.getTime() > now.getTime())) throw new CentralError(cardMessages.expiry_in_past, { expiresAt: given });
+    return isoTime(at);
+  }
+
+  private async refuseDuplicates(trx: Knex.Transaction, cards: CardBatchCreate['cards']): Promise<void> {
+    const offenders = new Set<string>();
+    const seenNo = new Set<string>();
+    const seenUid = new Set<string>();
+    for (const c of cards) {
+      if (seenNo.has(c.cardNo)) offenders.add(`card ${c.cardNo}`);
+      if (seenUid.has(c.uid)) offenders.add(`UID ${c.uid}`);
+      seenNo.add(c.cardNo);
+      seenUid.add(c.uid);
+    }
+    const nos = [...seenNo];
+    const uids = [...seenUid];
+    for (let i = 0; i < nos.length; i += 400) {
+      const found = await trx<CardRow>('cards').whereIn('card_no', nos.slice(i, i + 400)).select('card_no');
+      for (const r of found) offenders.add(`card ${r.card_no}`);
+    }
+    for (let i = 0; i < uids.length; i += 400) {
+      const found = await trx<CardRow>('cards').whereIn('uid', uids.slice(i, i + 400)).select('uid', 'card_no');
+      for (const r of found) offenders.add(`UID ${r.uid} (card ${r.card_no})`);
+    }
+    if (offenders.size === 0) return;
+    const named = [...offenders].slice(0, namedInConflict);
+    const more = offenders.size - named.length;
+    throw new CentralError(cardMessages.cards_already_registered, {
+      list: named.join(', ') + (more > 0 ? ` and ${more} more` : ''),
+    });
+  }
+}
