@@ -402,6 +402,9 @@ export class PcscCardReader implements CardReader {
           await disconnectQuietly(card);
         }
         if (err.kind === 'service_down') return this.recycleSoon();
+        // pcsc-mini holds 4 card handles per Client, and a handle whose disconnect failed is never
+        // freed: a fresh Client has a fresh pool.
+        if (err.code === 'TooManyCardConnections' || err.code === 'TooManyConnectRequests') return this.recycleSoon(false);
         if (probing && err.kind === 'card_removed' && attempt < PROBE_ATTEMPTS) continue;
         // Another application holds the card exclusively: try again while it lies there.
         if (err.kind === 'sharing_violation' && attempt < 40) {
@@ -432,11 +435,12 @@ export class PcscCardReader implements CardReader {
     }
   }
 
-  /** A card call saw the service gone; the monitor will say so too, but do not depend on it. */
-  private recycleSoon(): void {
+  /** Replaces the Client soon (not from inside its own callbacks). A card call that saw the service
+   * gone triggers this too: the monitor will say so as well, but do not depend on it. */
+  private recycleSoon(serviceDown = true): void {
     const client = this.client;
     setImmediate(() => {
-      if (client && client === this.client) this.recycleClient(true);
+      if (client && client === this.client) this.recycleClient(serviceDown);
     });
   }
 
@@ -459,13 +463,22 @@ async function disconnectQuietly(card: Card): Promise<void> {
   }
 }
 
+/**
+ * Clients whose `stop()` failed. pcsc-mini's finalizer retries the failed release of the PC/SC
+ * context when the Client is garbage-collected, and throws from there ("Error in async finalizer
+ * callback for *Client"), crashing whatever runs then. After pcscd died the release can never
+ * succeed, so such a Client is kept referenced for the life of the process: one small object per
+ * death of the reader service.
+ */
+const unreleasable: Client[] = [];
+
 function stopClient(client: Client): void {
   client.removeAllListeners();
   client.on('error', () => {}); // an 'error' without a listener would throw
   try {
     client.stop();
   } catch {
-    // NoService after pcscd died: stop() throws, and the Client is dropped anyway
+    unreleasable.push(client); // NoService after pcscd died
   }
 }
 
