@@ -53,11 +53,11 @@ export class SoftwareCardKeys implements CardKeys {
 
   async sectorKey(r: SectorKeyRequest): Promise<Uint8Array> {
     if (!Number.isInteger(r.sector) || r.sector < 0 || r.sector > 15) throw new RangeError(`sector ${r.sector} is not 0..15`);
-    const m = concat(
+    const m = Buffer.concat([
       Uint8Array.of(DOMAIN_SECTOR_KEY, r.keyType === 'A' ? 0x41 : 0x42, r.sector, r.keyVersion),
       r.uid,
       SYSTEM_ID,
-    );
+    ]);
     return an10922Diversify(this.master(r.keyVersion).sector, m).subarray(0, 6);
   }
 
@@ -72,7 +72,7 @@ export class SoftwareCardKeys implements CardKeys {
   private macKey(c: MacContext): Uint8Array {
     const cardNo = new Uint8Array(8);
     new DataView(cardNo.buffer).setBigUint64(0, c.cardNumber);
-    const m = concat(Uint8Array.of(DOMAIN_MAC_KEY, c.keyVersion), c.uid, cardNo, SYSTEM_ID);
+    const m = Buffer.concat([Uint8Array.of(DOMAIN_MAC_KEY, c.keyVersion), c.uid, cardNo, SYSTEM_ID]);
     return an10922Diversify(this.master(c.keyVersion).mac, m);
   }
 
@@ -83,15 +83,6 @@ export class SoftwareCardKeys implements CardKeys {
   }
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 // ---- key file -------------------------------------------------------------------------------
 
