@@ -3,7 +3,7 @@
  * Routes are authenticated, authorised and validated here, the same way for every module.
  */
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { z } from 'zod';
 import { CentralError } from '../errors.ts';
@@ -48,26 +48,30 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
     errorResponseBuilder: (_request, context) => new CentralError(platformMessages.rate_limited, { after: context.after }),
   });
 
+  // One limiter shared by every credential endpoint: guesses spread over login, terminal-token and
+  // enrol count against one budget per client address.
+  const credentialLimit = app.rateLimit({
+    max: config.login.rateLimitMax,
+    timeWindow: config.login.rateLimitWindowSeconds * 1000,
+  });
+
   const seen = new Set<string>();
   for (const module of modules) {
     for (const route of module.routes(platform)) {
       const key = `${route.method} ${route.path}`;
       if (seen.has(key)) throw new Error(`Two routes for ${key} (module ${module.name})`);
       seen.add(key);
-      registerRoute(app, platform, route);
+      registerRoute(app, platform, route, credentialLimit);
     }
   }
   return app;
 }
 
-function registerRoute(app: FastifyInstance, platform: Platform, route: Route): void {
-  const { login } = platform.config;
+function registerRoute(app: FastifyInstance, platform: Platform, route: Route, credentialLimit: onRequestHookHandler): void {
   app.route({
     method: route.method.toUpperCase() as 'GET',
     url: fastifyPath(route.path),
-    config: route.rateLimited
-      ? { rateLimit: { max: login.rateLimitMax, timeWindow: login.rateLimitWindowSeconds * 1000, groupId: 'credentials' } }
-      : {},
+    ...(route.rateLimited ? { onRequest: credentialLimit } : {}),
     handler: async (request, reply) => {
       const authorization = request.headers.authorization;
       let principal: Principal | null = null;
