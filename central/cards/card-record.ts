@@ -17,7 +17,6 @@ export interface CardRow {
   card_type_id: string;
   batch_id: string;
   state: CardState;
-  blacklisted: boolean | number;
   blacklist_reason: string | null;
   blacklisted_at: string | null;
   issue_epoch: number;
@@ -44,8 +43,7 @@ export function cardView(row: CardRow): Card {
     cardTypeId: row.card_type_id,
     batchId: row.batch_id,
     state: row.state,
-    // SQLite hands booleans back as 0/1.
-    blacklisted: Boolean(row.blacklisted),
+    blacklisted: row.blacklisted_at !== null,
     blacklistReason: row.blacklist_reason,
     blacklistedAt: row.blacklisted_at,
     issueEpoch: row.issue_epoch,
@@ -69,7 +67,7 @@ export function cardView(row: CardRow): Card {
 export function lifeStateOf(row: CardRow): CardLifeState {
   return {
     state: row.state,
-    blacklisted: Boolean(row.blacklisted),
+    blacklisted: row.blacklisted_at !== null,
     issueEpoch: row.issue_epoch,
     recycledReason: row.recycled_reason,
   };

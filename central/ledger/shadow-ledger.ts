@@ -222,7 +222,7 @@ export class ShadowLedger {
           recorded_at: now,
           content_hash: hash,
           status: 'waiting',
-          anomaly: Boolean(card.blacklisted) ? 'card_blacklisted' : null,
+          anomaly: card.blacklisted_at !== null ? 'card_blacklisted' : null,
           issue_epoch: card.issue_epoch,
         };
         const cardChanges: Partial<CardRow> = { max_seq: Math.max(card.max_seq, op.seq), updated_at: now };

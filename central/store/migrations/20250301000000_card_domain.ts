@@ -33,7 +33,6 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid('card_type_id').notNullable().references('id').inTable('card_types');
     t.uuid('batch_id').notNullable().references('id').inTable('card_batches');
     t.string('state', 16).notNullable();
-    t.boolean('blacklisted').notNullable().defaultTo(false);
     t.string('blacklist_reason', 200).nullable();
     t.string('blacklisted_at', 24).nullable();
     t.integer('issue_epoch').notNullable();
