@@ -2,7 +2,7 @@
  * The one place where errors become HTTP responses. Everything thrown while serving a request ends
  * here as a `CentralError`; only a genuine fault becomes `internal` (500), and is logged.
  */
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { CentralError, type ErrorType, type Locale } from '../errors.ts';
 import { platformMessages } from '../messages.ts';
@@ -56,19 +56,22 @@ export function summarize(fields: readonly { path: string; message: string }[]):
   return shown.join('; ');
 }
 
+/** Sends `error` as the error model; the fastify error handler and framework errors both use it. */
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const central = toCentralError(error, request);
+  const status = httpStatusOf[central.type];
+  if (status >= 500) request.log.error({ err: error }, 'request failed');
+  const body: components['schemas']['Error'] = {
+    type: central.type,
+    code: central.code,
+    message: central.localized(localeOf(request)),
+    ...(central.fields ? { fields: [...central.fields] } : {}),
+  };
+  return reply.code(status).type('application/json; charset=utf-8').send(body);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error, request, reply) => {
-    const central = toCentralError(error, request);
-    const status = httpStatusOf[central.type];
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    const body: components['schemas']['Error'] = {
-      type: central.type,
-      code: central.code,
-      message: central.localized(localeOf(request)),
-      ...(central.fields ? { fields: [...central.fields] } : {}),
-    };
-    return reply.code(status).type('application/json; charset=utf-8').send(body);
-  });
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request) => {
     throw new CentralError(platformMessages.route_not_found, { method: request.method, url: request.url.split('?')[0] ?? '' });
   });

@@ -11,7 +11,7 @@ import { platformMessages } from '../messages.ts';
 import type { CentralModule, Platform } from '../platform.ts';
 import { requireCinema, requirePermission, type Principal } from '../auth/principal.ts';
 import { newId } from '../store/ids.ts';
-import { installErrorHandling, localeOf, summarize } from './error-handler.ts';
+import { installErrorHandling, localeOf, sendError, summarize } from './error-handler.ts';
 import type { Route } from './route.ts';
 import { fieldProblems } from './validation.ts';
 
@@ -35,6 +35,8 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
     bodyLimit: config.bodyLimitBytes,
     genReqId: () => newId(),
     exposeHeadRoutes: false,
+    // Errors fastify meets before routing (a badly encoded URL) take the same path as the rest.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
     ...(config.tls
       ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } }
       : {}),
