@@ -80,8 +80,12 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   salesperson,
 };
 
-/** What an enrolled terminal may do by itself, and adds to the user logged in on it. */
-export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'sync.upload', 'sync.pull'];
+/**
+ * What an enrolled terminal may do by itself, and adds to the user logged in on it. A terminal sells
+ * (activates) cards of its own cinema: at the till the cashier is the host POS's operator, who need
+ * not be a CineCard user (issue 3: "salesperson of that cinema, or that cinema's terminal").
+ */
+export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'sync.upload', 'sync.pull'];
 
 export function permissionsOf(userRoles: readonly Role[], onTerminal: boolean): Set<Permission> {
   const granted = new Set<Permission>(onTerminal ? terminalPermissions : []);

@@ -77,6 +77,19 @@ describeCentral('cards API', (central) => {
     assert.equal(unknown.response.status, 404);
   });
 
+  it('lets a cinema\'s terminal by itself sell at its cinema, never at another', async () => {
+    const c = central();
+    const [cinemaA, cinemaB] = [await c.createCinema(), await c.createCinema()];
+    const [one, two] = await makeCards(c, 2);
+    const till = await c.enrolTerminal(cinemaA.id);
+    const sold = ok(await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(one!.cardNo), body: { cinemaId: cinemaA.id } }));
+    assert.equal(sold.cinemaId, cinemaA.id);
+    const audit = ok(await c.admin.client.GET('/v1/audit-log', { params: { query: { action: 'card.activate', cinemaId: cinemaA.id } } }));
+    assert.equal(audit.items[0]?.actorTerminalId, till.terminalId);
+    const foreign = await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(two!.cardNo), body: { cinemaId: cinemaB.id } });
+    assert.equal(foreign.response.status, 403);
+  });
+
   it('renews an active card at its cinema', async () => {
     const c = central();
     const [cinemaA, cinemaB] = [await c.createCinema(), await c.createCinema()];
