@@ -4,6 +4,7 @@ import type { operations } from '../client/schema.ts';
 import { defineRoute } from '../http/route.ts';
 import { id, specSchema, text } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
+import { requireCinema } from '../auth/principal.ts';
 
 export const AuditQuery = specSchema<NonNullable<operations['listAuditEntries']['parameters']['query']>>()(
   z.strictObject({
@@ -22,7 +23,12 @@ export const auditModule: CentralModule = {
       method: 'get',
       permission: 'audit.read',
       query: AuditQuery,
-      handler: async ({ query }) => ({ status: 200, body: await audit.list({ ...query, limit: query.limit ?? 100 }) }),
+      handler: async ({ query }, { principal }) => {
+        // A principal bound to a cinema (an admin on a terminal) reads only that cinema's entries.
+        if (query.cinemaId) requireCinema(principal, query.cinemaId);
+        const cinemaId = query.cinemaId ?? principal.cinemaId ?? undefined;
+        return { status: 200, body: await audit.list({ ...query, cinemaId, limit: query.limit ?? 100 }) };
+      },
     }),
   ],
 };
