@@ -32,6 +32,8 @@ export const CentralConfigSchema = z.strictObject({
       rateLimitWindowSeconds: z.number().int().min(1).default(60),
     })
     .prefault({}),
+  /** The fewest uses a card may carry (card types, batches, re-issues); the seed spec says 10. */
+  minUsesPerCard: z.number().int().min(1).max(10_000).default(10),
   bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),

@@ -38,8 +38,8 @@ export const CardTypeUpdate = specSchema<S['CardTypeUpdate']>()(
 
 export const cardTypesModule: CentralModule = {
   name: 'card-types',
-  routes: ({ db, clock, audit }) => {
-    const cardTypes = new CardTypeStore(db, clock, audit);
+  routes: ({ config, db, clock, audit }) => {
+    const cardTypes = new CardTypeStore(db, clock, audit, config.minUsesPerCard);
     return [
       defineRoute({
         path: '/v1/card-types',

@@ -60,8 +60,8 @@ export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({
 
 export const cardsModule: CentralModule = {
   name: 'cards',
-  routes: ({ db, clock, audit }) => {
-    const cards = new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit), new CinemaStore(db));
+  routes: ({ config, db, clock, audit }) => {
+    const cards = new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db));
     return [
       defineRoute({
         path: '/v1/card-batches',

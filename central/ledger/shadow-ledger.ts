@@ -196,9 +196,11 @@ export class ShadowLedger {
     const hash = contentHash(op);
     try {
       return await this.db.transaction(async (trx) => {
+        // Lock first, then look for the op: a concurrent copy of this op commits before we get the
+        // lock, and must be found as a duplicate rather than as its own seq taken.
+        let card = await lockCard(trx, op.cardNo);
         const seen = await this.sameOp(trx, op.opId, hash);
         if (seen) return seen;
-        let card = await lockCard(trx, op.cardNo);
         if (card.state === 'made') throw new CentralError(ledgerMessages.card_not_sold, { cardNo: op.cardNo });
         const after = check ? await check(trx, card, () => cardView(card)) : undefined;
         const taken = await trx<LedgerRow>('ledger_entries').where({ card_no: op.cardNo, seq: op.seq }).first('op_id');
