@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { isCardIoError, type CardReader, type ReaderServiceState } from '../../card-reader.ts';
+import { PcscCardReader } from '../pcsc-card-reader.ts';
 import { nextPresentOn, pcscFixture, readerListed, startCardLab, type CardLab } from '../../../test-support/cardlab.ts';
 import type { CardFixture } from '../../../test-support/card-fixture.ts';
 
@@ -63,4 +64,21 @@ describe('PcscCardReader survives pcscd being killed and started again', functio
       assert.equal(toHex(await session2.transmit(GET_UID)), 'DEADBEEF9000');
     });
   }
+
+  it('starts while pcscd is down, says so, and comes up when pcscd does', async () => {
+    await fx.insert({ uid: Uint8Array.of(0xca, 0xfe, 0xf0, 0x0d) });
+    await lab.killPcscd();
+    const reader = new PcscCardReader({ restartDelayMs: { initial: 50, max: 200 } });
+    try {
+      await reader.start(); // resolves: a reader service that is down is a state, not an error
+      assert.equal(reader.serviceState, 'down');
+      assert.deepEqual(reader.readers, []);
+      const present = nextPresentOn(reader, fx.readerName, () => lab.startPcscd(), 15_000);
+      await serviceBecomes(reader, 'up');
+      const session = await present;
+      assert.equal(toHex(await session.transmit(GET_UID)), 'CAFEF00D9000');
+    } finally {
+      reader.dispose();
+    }
+  });
 });
