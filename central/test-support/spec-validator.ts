@@ -70,7 +70,7 @@ export class SpecValidator {
   private readonly compiled = new Map<string, ValidateFunction>();
   private readonly matchers = this.operations.map((op) => ({
     op,
-    regex: new RegExp(`^${op.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+    regex: new RegExp(`^${op.path.replace(/\{\w+\}/g, '[^/]*')}$`),
   }));
   /** How many responses were checked (reported by the contract test). */
   checked = 0;
