@@ -259,6 +259,36 @@ export function defineCardSuite(makeFixture: () => Promise<CardFixture>): void {
     assert.equal(o.kind, 'card_removed');
   });
 
+  it('a write the card refuses is unconfirmed, keeps its pending entry, and resolves as not landed', async () => {
+    await personalisedCard();
+    // Copy B's sector now has a key B we do not derive (a damaged or doctored trailer).
+    const session = await tampered((img) => flipBit(img, 15, 10 * 8));
+    const card = readable(await profile.read(session));
+    assert.equal(card.copy, 'A');
+    const journal = new InMemoryCardWriteJournal();
+    let pending: PendingCardWrite | undefined;
+    await assert.rejects(profile.writeRecord(session, card, redeemed(card.record, 1), journal), (e) => {
+      assert.ok(isCardError(e, 'write_unconfirmed'), String(e));
+      pending = e.pending;
+      return true;
+    });
+    assert.ok(pending);
+    assert.equal(await journal.pendingFor(card.static.cardNumber), pending);
+    const again = await profile.read(session); // the failed authentication halted the card: read resets it
+    assert.equal(resolvePending(again, pending), 'not_landed');
+    await journal.abandon(pending);
+    assert.equal(readable(again).record.remainingUses, 20);
+  });
+
+  it('a card that stops answering during a read gives a reader outcome, not a crash', async function () {
+    this.timeout(20_000);
+    const { session } = await personalisedCard();
+    await fx.setFaults({ mute: true });
+    const o = await profile.read(session);
+    assert.ok(o.kind === 'reader_error' || o.kind === 'card_removed', o.kind);
+    await fx.remove();
+  });
+
   for (const applied of [false, true]) {
     it(`tearing: removal at every APDU of a write (torn APDU ${applied ? 'applied' : 'not applied'}) resolves to exactly one deduction`, async function () {
       this.timeout(300_000);

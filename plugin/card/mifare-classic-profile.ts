@@ -76,7 +76,7 @@ export class MifareClassicProfile implements CardProfile {
       for (const step of plan) {
         const keyB = await this.keys.sectorKey({ uid, sector: step.sector, keyType: 'B', keyVersion: staticData.keyVersion });
         const trailerBlock = firstBlock(step.sector) + 3;
-        let fresh = await ch.authenticate(trailerBlock, 'A', TRANSPORT_KEY);
+        const fresh = await ch.authenticate(trailerBlock, 'A', TRANSPORT_KEY);
         if (!fresh && !(await ch.authenticate(trailerBlock, 'B', keyB))) {
           throw new CardError('not_ours', `Sector ${step.sector} opens with neither the transport key nor ours.`);
         }

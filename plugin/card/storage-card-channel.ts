@@ -9,6 +9,12 @@ import { BLOCK_SIZE } from './mifare-classic-codec.ts';
 /** Reader key slot per key type: key A lives in slot 0, key B in slot 1. */
 const SLOT: Readonly<Record<SectorKeyType, number>> = { A: 0x00, B: 0x01 };
 
+/**
+ * Sessions whose card a failed authentication halted. Kept per session, not per channel, because the
+ * halt outlives the operation that caused it (a refused write, then a read to resolve it).
+ */
+const haltedSessions = new WeakSet<CardSession>();
+
 const ok = (r: Uint8Array) => r.length >= 2 && r[r.length - 2] === 0x90 && r[r.length - 1] === 0x00;
 
 export class StorageCardChannel {
@@ -16,8 +22,6 @@ export class StorageCardChannel {
   apdus = 0;
   /** Card resets so far (each a reconnect, not an APDU). */
   resets = 0;
-  /** A failed authentication halts the card until it is reset. */
-  private halted = false;
   private readonly slots: (Uint8Array | undefined)[] = [undefined, undefined];
 
   constructor(readonly session: CardSession) {}
@@ -38,7 +42,7 @@ export class StorageCardChannel {
    * unless it is there already, and resets a halted card first. False when the card refused.
    */
   async authenticate(block: number, keyType: SectorKeyType, key: Uint8Array): Promise<boolean> {
-    if (this.halted) await this.reset();
+    if (haltedSessions.has(this.session)) await this.reset();
     const slot = SLOT[keyType];
     const loaded = this.slots[slot];
     if (!loaded || !equal(loaded, key)) {
@@ -47,7 +51,7 @@ export class StorageCardChannel {
       this.slots[slot] = Uint8Array.from(key);
     }
     const done = await this.send(Uint8Array.of(0xff, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, keyType === 'A' ? 0x60 : 0x61, slot));
-    if (!done) this.halted = true;
+    if (!done) haltedSessions.add(this.session);
     return done !== undefined;
   }
 
@@ -75,7 +79,7 @@ export class StorageCardChannel {
   async reset(): Promise<void> {
     this.resets++;
     await this.session.reset();
-    this.halted = false;
+    haltedSessions.delete(this.session);
     this.slots.fill(undefined);
   }
 }
