@@ -31,13 +31,13 @@ export async function makeCards(central: TestCentral, count: number, cardTypeId?
   return batch.cards;
 }
 
-/** A card sold at `cinemaId` (by the HQ admin). */
+/** A card sold at `cinemaId` (by the HQ admin); the sale wrote the card's record at seq 2. */
 export async function soldCard(central: TestCentral, cinemaId: string, cardTypeId?: string): Promise<Schemas['Card']> {
   const [card] = await makeCards(central, 1, cardTypeId);
   return ok(
     await central.admin.client.POST('/v1/cards/{cardNo}/activate', {
       params: { path: { cardNo: card!.cardNo } },
-      body: { cinemaId },
+      body: { cinemaId, seq: 2 },
     }),
   );
 }

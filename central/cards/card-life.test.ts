@@ -26,19 +26,19 @@ describeCentral('a card\'s full life', (central) => {
     // activated: sold by a salesperson on a terminal of cinema A
     const till = await c.enrolTerminal(cinemaA.id);
     const seller = await c.loginAs('salesperson', { terminal: till });
-    const sold = ok(await seller.client.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo } }, body: { cinemaId: cinemaA.id } }));
+    const sold = ok(await seller.client.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo } }, body: { cinemaId: cinemaA.id, seq: 2 } }));
     assert.equal(sold.state, 'active');
     assert.equal(sold.cinemaId, cinemaA.id);
 
     // redeemed at the terminal: 4 tickets, then the rest at the concession stand of cinema B
-    const first = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 1, 4, 6, { cashier: 'op-7' }) }));
+    const first = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 3, 4, 6, { cashier: 'op-7' }) }));
     assert.equal(first.outcome, 'recorded');
     assert.equal(first.entry.cinemaId, cinemaA.id);
     assert.equal(first.entry.terminalId, till.terminalId);
     assert.equal(first.card.remainingUses, 6);
     const tillB = await c.enrolTerminal(cinemaB.id);
     const last = ok(
-      await tillB.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 2, 6, 0, { consumptionType: 'concession', amountFen: 9000 }) }),
+      await tillB.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 4, 6, 0, { consumptionType: 'concession', amountFen: 9000 }) }),
     );
     // exhausted: marked recycled automatically, to be collected by the cinema where it ran out
     assert.equal(last.card.state, 'recycled');
@@ -49,29 +49,29 @@ describeCentral('a card\'s full life', (central) => {
 
     // re-issued by cinema B's manager to a new holder
     const managerB = await c.loginAs('manager', { terminal: tillB });
-    const reissued = ok(await managerB.client.POST('/v1/cards/{cardNo}/reissue', { params: { path: { cardNo } }, body: { cinemaId: cinemaB.id } }));
+    const reissued = ok(await managerB.client.POST('/v1/cards/{cardNo}/reissue', { params: { path: { cardNo } }, body: { cinemaId: cinemaB.id, seq: 5 } }));
     assert.equal(reissued.state, 'active');
     assert.equal(reissued.issueEpoch, 2);
     assert.equal(reissued.remainingUses, 10);
-    assert.equal(reissued.issueFromSeq, 3);
+    assert.equal(reissued.issueFromSeq, 6);
     assert.equal(reissued.cardNo, cardNo);
-    ok(await tillB.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 3, 1, 9) }));
+    ok(await tillB.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 6, 1, 9) }));
 
     // history: the new holder sees only the op since the re-issue; HQ can see everything
     const query = await c.loginAs('customer_query', { terminal: till });
     const current = ok(await query.client.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));
-    assert.deepEqual(current.items.map((e) => e.seq), [3]);
+    assert.deepEqual(current.items.map((e) => e.seq), [6]);
     assert.equal(current.items[0]?.issueEpoch, 2);
     const all = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo }, query: { scope: 'all' } } }));
-    assert.deepEqual(all.items.map((e) => [e.seq, e.issueEpoch, e.usesDelta]), [[1, 1, -4], [2, 1, -6], [3, 2, -1]]);
+    assert.deepEqual(all.items.map((e) => [e.seq, e.issueEpoch, e.usesDelta]), [[3, 1, -4], [4, 1, -6], [6, 2, -1]]);
 
     // handed back, then made into another type by HQ
-    const recycled = ok(await managerB.client.POST('/v1/cards/{cardNo}/recycle', { params: { path: { cardNo } }, body: { note: 'returned at the desk' } }));
+    const recycled = ok(await managerB.client.POST('/v1/cards/{cardNo}/recycle', { params: { path: { cardNo } }, body: { note: 'returned at the desk', seq: 7 } }));
     assert.equal(recycled.recycledReason, 'returned');
     const retyped = ok(await operator.client.POST('/v1/cards/{cardNo}/change-type', { params: { path: { cardNo } }, body: { cardTypeId: gold.id } }));
     assert.equal(retyped.cardTypeId, gold.id);
     assert.equal(retyped.state, 'recycled');
-    const third = ok(await managerB.client.POST('/v1/cards/{cardNo}/reissue', { params: { path: { cardNo } }, body: { cinemaId: cinemaB.id } }));
+    const third = ok(await managerB.client.POST('/v1/cards/{cardNo}/reissue', { params: { path: { cardNo } }, body: { cinemaId: cinemaB.id, seq: 8 } }));
     assert.equal(third.issueEpoch, 3);
     assert.equal(third.remainingUses, 20, 'the new type\'s uses');
     const fresh = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));

@@ -32,6 +32,8 @@ export interface CardQuery {
 }
 
 const dayMs = 86_400_000;
+/** A card leaves personalisation with its record at seq 1 (`spec/card-format.md` §4). */
+export const personalisedSeq = 1;
 /** How many offending cards a 409 names; the rest are counted. */
 const namedInConflict = 20;
 
@@ -90,12 +92,12 @@ export class CardRegistry {
         blacklist_reason: null,
         blacklisted_at: null,
         issue_epoch: 1,
-        issue_from_seq: 1,
+        issue_from_seq: personalisedSeq + 1,
         issued_at: null,
         issued_uses: uses,
         remaining_uses: uses,
-        applied_seq: 0,
-        max_seq: 0,
+        applied_seq: personalisedSeq,
+        max_seq: personalisedSeq,
         expires_at: expiresAt,
         cinema_id: null,
         activated_at: null,
@@ -110,7 +112,7 @@ export class CardRegistry {
       const issues = rows.map((r) => ({
         card_no: r.card_no,
         epoch: 1,
-        from_seq: 1,
+        from_seq: personalisedSeq + 1,
         card_type_id: type.id,
         cinema_id: null,
         uses,
@@ -140,7 +142,7 @@ export class CardRegistry {
       ...(input.expiresAt !== undefined ? { expires_at: this.futureExpiry(input.expiresAt, 0) } : {}),
       ...this.advanceSeq(row, input.seq),
     }), async (trx, row) => {
-      await trx('card_issues').where({ card_no: cardNo, epoch: row.issue_epoch }).update({ cinema_id: input.cinemaId });
+      await trx('card_issues').where({ card_no: cardNo, epoch: row.issue_epoch }).update({ cinema_id: input.cinemaId, from_seq: row.issue_from_seq });
     });
   }
 
@@ -170,6 +172,7 @@ export class CardRegistry {
   /** A card handed back before its uses ran out; the collecting cinema is the caller's. */
   async recycle(actor: Principal, cardNo: string, input: Schemas['CardRecycle']): Promise<Card> {
     return this.change(actor, cardNo, 'recycle', 'card.recycle', input, (row, now) => ({
+      ...this.advanceSeq(row, input.seq),
       recycled_at: now,
       recycled_cinema_id: actor.cinemaId ?? row.cinema_id,
     }));

@@ -64,16 +64,16 @@ describeCentral('cards API', (central) => {
     const [cinemaA, cinemaB] = [await c.createCinema(), await c.createCinema()];
     const [card] = await makeCards(c, 1);
     const seller = await c.loginAs('salesperson', { cinemaId: cinemaA.id });
-    const elsewhere = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaB.id } });
+    const elsewhere = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaB.id, seq: 2 } });
     assert.equal(elsewhere.response.status, 403);
     const expiresAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
-    const sold = ok(await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaA.id, expiresAt } }));
+    const sold = ok(await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaA.id, expiresAt, seq: 2 } }));
     assert.equal(sold.expiresAt, expiresAt);
     assert.ok(sold.activatedAt);
-    const twice = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaA.id } });
+    const twice = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path(card!.cardNo), body: { cinemaId: cinemaA.id, seq: 2 } });
     assert.equal(twice.response.status, 409);
     assert.equal(twice.error?.code, 'card_wrong_state');
-    const unknown = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path('999999999999'), body: { cinemaId: cinemaA.id } });
+    const unknown = await seller.client.POST('/v1/cards/{cardNo}/activate', { ...path('999999999999'), body: { cinemaId: cinemaA.id, seq: 2 } });
     assert.equal(unknown.response.status, 404);
   });
 
@@ -82,11 +82,11 @@ describeCentral('cards API', (central) => {
     const [cinemaA, cinemaB] = [await c.createCinema(), await c.createCinema()];
     const [one, two] = await makeCards(c, 2);
     const till = await c.enrolTerminal(cinemaA.id);
-    const sold = ok(await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(one!.cardNo), body: { cinemaId: cinemaA.id } }));
+    const sold = ok(await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(one!.cardNo), body: { cinemaId: cinemaA.id, seq: 2 } }));
     assert.equal(sold.cinemaId, cinemaA.id);
     const audit = ok(await c.admin.client.GET('/v1/audit-log', { params: { query: { action: 'card.activate', cinemaId: cinemaA.id } } }));
     assert.equal(audit.items[0]?.actorTerminalId, till.terminalId);
-    const foreign = await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(two!.cardNo), body: { cinemaId: cinemaB.id } });
+    const foreign = await till.client.POST('/v1/cards/{cardNo}/activate', { ...path(two!.cardNo), body: { cinemaId: cinemaB.id, seq: 2 } });
     assert.equal(foreign.response.status, 403);
   });
 
@@ -96,15 +96,15 @@ describeCentral('cards API', (central) => {
     const card = await soldCard(c, cinemaA.id);
     const expiresAt = new Date(Date.now() + 400 * 86_400_000).toISOString();
     const sellerB = await c.loginAs('salesperson', { cinemaId: cinemaB.id });
-    const foreign = await sellerB.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt } });
+    const foreign = await sellerB.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt, seq: 3 } });
     assert.equal(foreign.response.status, 403);
     const sellerA = await c.loginAs('salesperson', { cinemaId: cinemaA.id });
-    const renewed = ok(await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt, seq: 1 } }));
+    const renewed = ok(await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt, seq: 3 } }));
     assert.equal(renewed.expiresAt, expiresAt);
-    assert.equal(renewed.appliedSeq, 1);
-    const behind = await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt, seq: 1 } });
+    assert.equal(renewed.appliedSeq, 3);
+    const behind = await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt, seq: 3 } });
     assert.equal(behind.error?.code, 'card_seq_behind');
-    const past = await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt: '2001-01-01T00:00:00.000Z' } });
+    const past = await sellerA.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt: '2001-01-01T00:00:00.000Z', seq: 4 } });
     assert.equal(past.response.status, 400);
   });
 
@@ -119,7 +119,7 @@ describeCentral('cards API', (central) => {
     assert.equal(listed.state, 'active');
     const again = await manager.client.POST('/v1/cards/{cardNo}/blacklist', { ...path(card.cardNo), body: { reason: 'twice' } });
     assert.equal(again.error?.code, 'card_already_blacklisted');
-    const renew = await manager.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt: new Date(Date.now() + 86_400_000).toISOString() } });
+    const renew = await manager.client.POST('/v1/cards/{cardNo}/renew', { ...path(card.cardNo), body: { expiresAt: new Date(Date.now() + 86_400_000).toISOString(), seq: 3 } });
     assert.equal(renew.error?.code, 'card_blacklisted');
     const lifted = ok(await manager.client.POST('/v1/cards/{cardNo}/unblacklist', { ...path(card.cardNo), body: { reason: 'found' } }));
     assert.equal(lifted.blacklisted, false);
@@ -141,7 +141,7 @@ describeCentral('cards API', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const manager = await c.loginAs('manager', { cinemaId: cinema.id });
-    const early = await manager.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id } });
+    const early = await manager.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id, seq: 3 } });
     assert.equal(early.error?.code, 'card_wrong_state');
     const retypeActive = await c.admin.client.POST('/v1/cards/{cardNo}/change-type', { ...path(card.cardNo), body: { cardTypeId: card.cardTypeId } });
     assert.equal(retypeActive.error?.code, 'card_wrong_state');
@@ -157,7 +157,7 @@ describeCentral('cards API', (central) => {
     assert.deepEqual([reissued.issueEpoch, reissued.remainingUses, reissued.appliedSeq, reissued.issueFromSeq], [2, 15, 5, 6]);
     const unknownCinema = await c.admin.client.POST('/v1/cards/{cardNo}/activate', {
       ...path((await makeCards(c, 1))[0]!.cardNo),
-      body: { cinemaId: '01900000-0000-7000-8000-000000000000' },
+      body: { cinemaId: '01900000-0000-7000-8000-000000000000', seq: 2 },
     });
     assert.equal(unknownCinema.error?.code, 'cinema_not_found');
   });

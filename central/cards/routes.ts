@@ -48,13 +48,13 @@ export const CardBatchCreate = specSchema<S['CardBatchCreate']>()(
 );
 
 export const CardActivate = specSchema<S['CardActivate']>()(
-  z.strictObject({ cinemaId: id, expiresAt: timestamp.optional(), seq: cardSeq.optional() }),
+  z.strictObject({ cinemaId: id, expiresAt: timestamp.optional(), seq: cardSeq }),
 );
-export const CardRenew = specSchema<S['CardRenew']>()(z.strictObject({ expiresAt: timestamp, seq: cardSeq.optional() }));
+export const CardRenew = specSchema<S['CardRenew']>()(z.strictObject({ expiresAt: timestamp, seq: cardSeq }));
 export const BlacklistChange = specSchema<S['BlacklistChange']>()(z.strictObject({ reason: text(1, 200) }));
-export const CardRecycle = specSchema<S['CardRecycle']>()(z.strictObject({ note: text(1, 200).optional() }));
+export const CardRecycle = specSchema<S['CardRecycle']>()(z.strictObject({ note: text(1, 200).optional(), seq: cardSeq.optional() }));
 export const CardReissue = specSchema<S['CardReissue']>()(
-  z.strictObject({ cinemaId: id, uses: uses.optional(), expiresAt: timestamp.optional(), seq: cardSeq.optional() }),
+  z.strictObject({ cinemaId: id, uses: uses.optional(), expiresAt: timestamp.optional(), seq: cardSeq }),
 );
 export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({ cardTypeId: id }));
 

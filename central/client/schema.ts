@@ -921,7 +921,10 @@ export interface components {
             issuedUses: number;
             /** @description The shadow balance after the last op applied without a gap. */
             remainingUses: number;
-            /** @description The highest card `seq` applied without a gap (0 when made or re-issued without ops). */
+            /**
+             * @description The highest card `seq` applied without a gap. A card leaves personalisation at seq 1
+             *     (`spec/card-format.md`); sale, renewal, re-issue and every op move it on.
+             */
             appliedSeq: number;
             /** @description The highest card `seq` recorded, waiting ops included. */
             maxSeq: number;
@@ -969,8 +972,8 @@ export interface components {
             /** @description The selling cinema; the caller must act for it. */
             cinemaId: components["schemas"]["Id"];
             expiresAt?: components["schemas"]["Timestamp"];
-            /** @description The card's transaction counter after this write, when the write advanced it; later ops continue from there. */
-            seq?: number;
+            /** @description The card's transaction counter after this write (every write to the card's record moves it on); later ops continue from there. */
+            seq: number;
         };
         CardTopUp: {
             opId: components["schemas"]["Id"];
@@ -982,22 +985,24 @@ export interface components {
         };
         CardRenew: {
             expiresAt: components["schemas"]["Timestamp"];
-            /** @description The card's transaction counter after this write, when the write advanced it; later ops continue from there. */
-            seq?: number;
+            /** @description The card's transaction counter after this write (every write to the card's record moves it on); later ops continue from there. */
+            seq: number;
         };
         BlacklistChange: {
             reason: string;
         };
         CardRecycle: {
             note?: string;
+            /** @description The card's transaction counter after writing `recycled` onto it, when the card is in hand. */
+            seq?: number;
         };
         CardReissue: {
             /** @description The cinema re-issuing the card; the caller must act for it. */
             cinemaId: components["schemas"]["Id"];
             uses?: number;
             expiresAt?: components["schemas"]["Timestamp"];
-            /** @description The card's transaction counter after this write, when the write advanced it; later ops continue from there. */
-            seq?: number;
+            /** @description The card's transaction counter after this write (every write to the card's record moves it on); later ops continue from there. */
+            seq: number;
         };
         CardTypeChange: {
             cardTypeId: components["schemas"]["Id"];

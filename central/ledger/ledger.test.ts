@@ -11,7 +11,7 @@ describeCentral('shadow ledger API', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
-    const op = redemption(card.cardNo, 1, 2, 8, { amountFen: 4500, cashier: 'till-1' });
+    const op = redemption(card.cardNo, 3, 2, 8, { amountFen: 4500, cashier: 'till-1' });
     const first = ok(await till.client.POST('/v1/ledger/ops', { body: op }));
     assert.equal(first.outcome, 'recorded');
     assert.deepEqual([first.entry.status, first.entry.usesDelta, first.entry.anomaly, first.card.remainingUses], ['applied', -2, null, 8]);
@@ -21,7 +21,7 @@ describeCentral('shadow ledger API', (central) => {
     const changed = await till.client.POST('/v1/ledger/ops', { body: { ...op, uses: 3, remainingAfter: 7 } });
     assert.equal(changed.response.status, 409);
     assert.equal(changed.error?.code, 'op_id_conflict');
-    const sameSeq = await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 1, 2, 8) });
+    const sameSeq = await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 2, 8) });
     assert.equal(sameSeq.response.status, 409);
     assert.equal(sameSeq.error?.code, 'seq_taken');
   });
@@ -31,14 +31,14 @@ describeCentral('shadow ledger API', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
-    const late = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 1, 6) }));
+    const late = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 5, 1, 6) }));
     assert.equal(late.entry.status, 'waiting');
-    assert.deepEqual([late.card.appliedSeq, late.card.maxSeq, late.card.remainingUses], [0, 3, 10]);
-    ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 1, 2, 8) }));
-    const filled = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 2, 1, 7) }));
-    assert.deepEqual([filled.card.appliedSeq, filled.card.remainingUses], [3, 6]);
+    assert.deepEqual([late.card.appliedSeq, late.card.maxSeq, late.card.remainingUses], [2, 5, 10]);
+    ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 2, 8) }));
+    const filled = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 4, 1, 7) }));
+    assert.deepEqual([filled.card.appliedSeq, filled.card.remainingUses], [5, 6]);
     const history = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', path(card.cardNo)));
-    assert.deepEqual(history.items.map((e) => [e.seq, e.status]), [[1, 'applied'], [2, 'applied'], [3, 'applied']]);
+    assert.deepEqual(history.items.map((e) => [e.seq, e.status]), [[3, 'applied'], [4, 'applied'], [5, 'applied']]);
   });
 
   it('marks an op that does not follow from the shadow balance, and believes the card', async () => {
@@ -46,7 +46,7 @@ describeCentral('shadow ledger API', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
-    const odd = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 1, 1, 5) }));
+    const odd = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 1, 5) }));
     assert.equal(odd.entry.anomaly, 'balance_mismatch');
     assert.equal(odd.card.remainingUses, 5);
   });
@@ -56,11 +56,11 @@ describeCentral('shadow ledger API', (central) => {
     const cinema = await c.createCinema();
     const [made] = await makeCards(c, 1);
     const till = await c.enrolTerminal(cinema.id);
-    const unsold = await till.client.POST('/v1/ledger/ops', { body: redemption(made!.cardNo, 1, 1, 9) });
+    const unsold = await till.client.POST('/v1/ledger/ops', { body: redemption(made!.cardNo, 3, 1, 9) });
     assert.equal(unsold.error?.code, 'card_not_sold');
-    const byAdmin = await c.admin.client.POST('/v1/ledger/ops', { body: redemption(made!.cardNo, 1, 1, 9) });
+    const byAdmin = await c.admin.client.POST('/v1/ledger/ops', { body: redemption(made!.cardNo, 3, 1, 9) });
     assert.equal(byAdmin.response.status, 403);
-    const missing = await till.client.POST('/v1/ledger/ops', { body: redemption('12345678901', 1, 1, 9) });
+    const missing = await till.client.POST('/v1/ledger/ops', { body: redemption('12345678901', 3, 1, 9) });
     assert.equal(missing.response.status, 404);
   });
 
@@ -69,17 +69,17 @@ describeCentral('shadow ledger API', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
-    const out = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 1, 10, 0) }));
+    const out = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 10, 0) }));
     assert.equal(out.card.state, 'recycled');
     const operator = await c.loginAs('operator');
-    const topUp = { opId: v7(), seq: 2, uses: 10, remainingAfter: 10, occurredAt: new Date().toISOString() };
+    const topUp = { opId: v7(), seq: 4, uses: 10, remainingAfter: 10, occurredAt: new Date().toISOString() };
     const up = ok(await operator.client.POST('/v1/cards/{cardNo}/top-ups', { ...path(card.cardNo), body: topUp }));
     assert.deepEqual([up.outcome, up.entry.kind, up.entry.usesDelta, up.card.state, up.card.remainingUses], ['recorded', 'topup', 10, 'active', 10]);
     const dup = ok(await operator.client.POST('/v1/cards/{cardNo}/top-ups', { ...path(card.cardNo), body: topUp }));
     assert.equal(dup.outcome, 'duplicate');
     const impossible = await operator.client.POST('/v1/cards/{cardNo}/top-ups', {
       ...path(card.cardNo),
-      body: { ...topUp, opId: v7(), seq: 3, uses: 5, remainingAfter: 2 },
+      body: { ...topUp, opId: v7(), seq: 5, uses: 5, remainingAfter: 2 },
     });
     assert.equal(impossible.error?.code, 'remaining_mismatch');
     const audit = ok(await c.admin.client.GET('/v1/audit-log', { params: { query: { action: 'card.top_up' } } }));
@@ -95,13 +95,13 @@ describeCentral('shadow ledger API', (central) => {
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
     ok(await c.admin.client.POST('/v1/cards/{cardNo}/blacklist', { ...path(card.cardNo), body: { reason: 'stolen' } }));
-    const marked = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 2, 1, 8) }));
+    const marked = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 4, 1, 8) }));
     assert.equal(marked.entry.anomaly, 'card_blacklisted');
     ok(await c.admin.client.POST('/v1/cards/{cardNo}/unblacklist', { ...path(card.cardNo), body: { reason: 'found' } }));
-    ok(await c.admin.client.POST('/v1/cards/{cardNo}/recycle', { ...path(card.cardNo), body: {} }));
-    const reissued = ok(await c.admin.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id } }));
-    assert.equal(reissued.issueFromSeq, 3);
-    const lateOne = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 1, 1, 9) }));
+    ok(await c.admin.client.POST('/v1/cards/{cardNo}/recycle', { ...path(card.cardNo), body: { seq: 5 } }));
+    const reissued = ok(await c.admin.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id, seq: 6 } }));
+    assert.equal(reissued.issueFromSeq, 7);
+    const lateOne = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 1, 9) }));
     assert.deepEqual([lateOne.entry.anomaly, lateOne.entry.issueEpoch, lateOne.card.remainingUses], ['previous_issue', 1, 10]);
     const history = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', path(card.cardNo)));
     assert.deepEqual(history.items, []);

@@ -28,7 +28,7 @@ describeCentral('shadow ledger (service, property-based)', (central) => {
             ops.push({
               opId: v7(),
               cardNo: card.cardNo,
-              seq: ops.length + 1,
+              seq: card.appliedSeq + ops.length + 1,
               kind: delta < 0 ? 'redeem' : 'topup',
               usesDelta: delta,
               remainingAfter: balance,
@@ -58,7 +58,7 @@ describeCentral('shadow ledger (service, property-based)', (central) => {
           const history = await ledger.history(card.cardNo, 'all');
           assert.equal(history.items.length, ops.length);
           assert.ok(history.items.every((e) => e.status === 'applied' && e.anomaly === null));
-          assert.equal(history.card.appliedSeq, ops.length);
+          assert.equal(history.card.appliedSeq, card.appliedSeq + ops.length);
           assert.equal(history.card.remainingUses, balance);
           assert.equal(history.card.state, balance === 0 ? 'recycled' : 'active');
         },
@@ -72,17 +72,17 @@ describeCentral('shadow ledger (service, property-based)', (central) => {
     const cinema = await c.createCinema();
     const card = await soldCard(c, cinema.id);
     const till = await c.enrolTerminal(cinema.id);
-    const op = redemption(card.cardNo, 1, 1, 9);
+    const op = redemption(card.cardNo, 3, 1, 9);
     const same = await Promise.all(Array.from({ length: 5 }, () => till.client.POST('/v1/ledger/ops', { body: op })));
     assert.deepEqual(same.map((r) => r.response.status), [200, 200, 200, 200, 200]);
     assert.equal(same.filter((r) => r.data?.outcome === 'recorded').length, 1);
     const rivals = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 2, 1 + i, 8 - i) })),
+      Array.from({ length: 5 }, (_, i) => till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 4, 1 + i, 8 - i) })),
     );
     assert.equal(rivals.filter((r) => r.response.status === 200).length, 1);
     assert.ok(rivals.every((r) => r.response.status === 200 || r.error?.code === 'seq_taken'));
     const after = ok(await c.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: card.cardNo } } }));
-    assert.equal(after.appliedSeq, 2);
+    assert.equal(after.appliedSeq, 4);
   });
 });
 
