@@ -47,7 +47,7 @@ export interface MacContext {
 export interface CardKeys {
   /** The version new cards are personalised with. */
   readonly currentVersion: number;
-  /** Every version held, newest (current) first: the order a reader tries them in. */
+  /** Every version held: the current one first, then the others newest first (the order a reader tries them in). */
   readonly versions: readonly number[];
   /** True for the published demo key set: never for money. */
   readonly demo: boolean;

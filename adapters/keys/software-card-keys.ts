@@ -58,7 +58,7 @@ export class SoftwareCardKeys implements CardKeys {
       r.uid,
       SYSTEM_ID,
     ]);
-    return an10922Diversify(this.master(r.keyVersion).sector, m).subarray(0, 6);
+    return an10922Diversify(this.master(r.keyVersion).sector, m).slice(0, 6);
   }
 
   async mac(context: MacContext, message: Uint8Array): Promise<Uint8Array> {

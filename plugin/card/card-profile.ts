@@ -43,7 +43,11 @@ export interface CardProfile {
    * Writes `next` as record `seq + 1` with anti-tearing and the journal protocol; resolves once it is
    * read back and `journal.complete` has run. `current` must come from `read` in this session.
    * Rejects with a `CardError`; when `error.pending` is set the write may be on the card: resolve it
-   * on the next tap with `resolvePending`.
+   * on the next tap with `resolvePending`. If `journal.complete` itself rejects, the record is on the
+   * card and the pending entry stays: the next tap resolves it as `landed`.
+   *
+   * The profile does not judge business rules (blocked flag, status, expiry, enough uses): the
+   * caller does, from the data `read` returned.
    */
   writeRecord(session: CardSession, current: CardReadable, next: CardRecordInput, journal: CardWriteJournal): Promise<CardWriteResult>;
 }
