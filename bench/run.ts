@@ -9,7 +9,7 @@ type Suite = () => Promise<BenchRow[]>;
 
 /** Suites by name; each module is imported only when its suite runs. */
 const suites: Record<string, (() => Promise<Suite>) | { pending: string }> = {
-  card: { pending: 'issue 2 (card profile and the PC/SC card lab)' },
+  card: async () => (await import('./card.ts')).cardBench,
   redeem: { pending: 'issue 4 (the plugin)' },
   ingest: { pending: 'issue 5 (sync)' },
   push: { pending: 'issue 5 (sync)' },
