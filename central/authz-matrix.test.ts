@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { CentralClient, Schemas } from './client/index.ts';
 import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from './test-support/harness.ts';
 import { specOperations } from './test-support/spec-validator.ts';
+import { cardDomainRows } from './cards/authz-rows.ts';
 
 const actors = [
   'anonymous',
@@ -150,6 +151,7 @@ export const rows: MatrixRow[] = [
     scoped: true,
     call: (c, t, f) => c.GET('/v1/audit-log', { params: { query: { cinemaId: f.cinemas[t].id, limit: 5 } } }),
   },
+  ...cardDomainRows,
 ];
 
 type Outcome = 'ok' | readonly [number, string];

@@ -19,7 +19,7 @@ export const cardNo = z.string().regex(/^[0-9]{4,20}$/, 'must be 4 to 20 digits'
 export const cardUid = z.string().regex(/^([0-9A-F]{8}|[0-9A-F]{14}|[0-9A-F]{20})$/, 'must be 8, 14 or 20 upper-case hex digits');
 /** A UTC time as the API writes them: ISO-8601 ending in `Z`. */
 export const timestamp = z.iso.datetime({ message: 'must be a UTC time like 2025-01-31T08:00:00.000Z' });
-export const cardSeq = z.number().int('must be a whole number').min(1, 'must be at least 1').max(2_147_483_647, 'must be at most 2147483647');
+export const cardSeq = z.number().int('must be a whole number').min(1, 'must be at least 1').max(2_000_000_000, 'must be at most 2000000000');
 const uses = z.number().int('must be a whole number').min(1, 'must be at least 1').max(10_000, 'must be at most 10000');
 
 export const CardPath = specSchema<{ cardNo: string }>()(z.strictObject({ cardNo }));
