@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing of every operation in the spec (read from spec/openapi.yaml, so new
  * modules are covered without edits): random path parameters, queries and bodies — mostly fitting
- * the schemas, some broken, some junk — sent by an admin, a cinema manager, or nobody. Properties:
+ * the schemas, some broken, some junk — sent by an admin, a cinema manager, a terminal, or nobody. Properties:
  * never a 5xx; every response, 4xx included, matches the spec (errors have a type, code, message).
  */
 import assert from 'node:assert/strict';
@@ -33,8 +33,9 @@ describeCentral('fuzzing every operation', (central) => {
     const spare = await c.enrolTerminal(cinema.id);
     const manager = await c.loginAs('manager', { cinemaId: cinema.id });
     const seller = await c.createUser(['salesperson'], cinema.id);
+    const till = await c.enrolTerminal(cinema.id);
     knownIds.push(cinema.id, spare.terminalId, seller.user.id, manager.user.id);
-    tokens.push(c.admin.token, c.admin.token, manager.token);
+    tokens.push(c.admin.token, c.admin.token, manager.token, till.token);
   });
 
   for (const op of specOperations()) {

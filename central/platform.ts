@@ -36,7 +36,7 @@ export interface CentralModule {
 }
 
 export function createPlatform(config: CentralConfig, log: Logger, clock: Clock = systemClock): Platform {
-  const db = createDatabase(config);
+  const db = createDatabase(config, { warn: (m) => log.warn(m), error: (m) => log.error(m) });
   const tokens = new TokenService(config.jwtSecret, config.accessTokenTtlSeconds);
   return {
     config,

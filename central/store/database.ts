@@ -31,9 +31,22 @@ export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'pg' ? 'postgres' : 'sqlite';
 }
 
-export function createDatabase(settings: DatabaseSettings): Knex {
+/** Where knex's own warnings go (by default it writes to the console). */
+export interface DatabaseLog {
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+function knexLog(log: DatabaseLog | undefined): Knex.Config['log'] {
+  if (!log) return undefined;
+  const text = (m: unknown) => (m instanceof Error ? m.message : String(m));
+  return { warn: (m) => log.warn(text(m)), error: (m) => log.error(text(m)), deprecate: (m) => log.warn(text(m)), debug: () => {} };
+}
+
+export function createDatabase(settings: DatabaseSettings, log?: DatabaseLog): Knex {
   if (settings.databaseUrl) {
     return knexFactory({
+      log: knexLog(log),
       client: 'pg',
       connection: settings.databaseUrl,
       pool: { min: 0, max: 10 },
@@ -42,6 +55,7 @@ export function createDatabase(settings: DatabaseSettings): Knex {
   const dir = resolve(settings.dataDir);
   mkdirSync(dir, { recursive: true });
   return knexFactory({
+    log: knexLog(log),
     client: 'sqlite3',
     connection: { filename: join(dir, sqliteFileName) },
     useNullAsDefault: true,
