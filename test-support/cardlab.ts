@@ -39,6 +39,12 @@ export interface CardLabOptions {
   readonly muteHoldMs?: number;
   /** How long to wait for another process's lab to finish, ms. Default 10 minutes. */
   readonly lockWaitMs?: number;
+  /**
+   * `quickack`: a network namespace with quickack loopback routes (needs root and iproute2);
+   * `loopback`: the ordinary loopback, ~44 ms per APDU (to measure what the namespace saves).
+   * Default: `quickack` when possible.
+   */
+  readonly network?: 'quickack' | 'loopback';
   /** Progress and warnings. Default: warnings to stderr. */
   readonly log?: (message: string) => void;
 }
@@ -239,7 +245,9 @@ function run(cmd: string, args: string[]): void {
 export async function startCardLab(options: CardLabOptions = {}): Promise<CardLab> {
   const log = options.log ?? ((m: string) => process.stderr.write(m + '\n'));
   await takeLock(options.lockWaitMs ?? 10 * 60_000, log);
-  const useNetns = isRoot() && hasIp();
+  const canNetns = isRoot() && hasIp();
+  if (options.network === 'quickack' && !canNetns) throw new Error('cardlab: a quickack namespace needs root and iproute2');
+  const useNetns = canNetns && options.network !== 'loopback';
   const netns = useNetns ? `cardlab-${process.pid}` : undefined;
   const children = new Set<ChildProcess>();
   let pcscd: ChildProcess | undefined;
@@ -310,7 +318,7 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
       for (const dst of ['127.0.0.0/8', '127.0.0.1']) {
         run('ip', ['netns', 'exec', netns, 'ip', 'route', 'change', 'local', dst, 'dev', 'lo', 'proto', 'kernel', 'scope', 'host', 'src', '127.0.0.1', 'table', 'local', 'quickack', '1']);
       }
-    } else {
+    } else if (!canNetns) {
       log('cardlab: not root or no `ip`: pcscd and the cards use the ordinary loopback, ~44 ms per APDU (reference §6)');
     }
     await killStrayPcscd(log);

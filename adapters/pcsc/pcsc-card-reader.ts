@@ -14,6 +14,7 @@
  *   every Reader and Card dropped, and a new Client started with backoff until pcscd is back.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   CardDisposition,
   CardMode,
@@ -193,6 +194,7 @@ export class PcscCardReader implements CardReader {
   private disposed = false;
   private state: ReaderServiceState = 'down';
   private readerSeen: (() => void) | undefined;
+  private readonly disposal = new AbortController();
 
   private readonly readerAdded = new Emitter<string>();
   private readonly readerRemoved = new Emitter<string>();
@@ -253,6 +255,7 @@ export class PcscCardReader implements CardReader {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.disposal.abort();
     clearTimeout(this.restartTimer);
     const client = this.client;
     this.client = undefined;
@@ -372,7 +375,7 @@ export class PcscCardReader implements CardReader {
    */
   private async connect(slot: ReaderSlot, counter: number, probing: boolean): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      if (probing) await new Promise((r) => setTimeout(r, PROBE_INTERVAL_MS));
+      if (probing) await this.sleep(PROBE_INTERVAL_MS);
       if (!this.isCurrent(slot, counter) || slot.session) return;
       let card: Card | undefined;
       const connecting = slot.reader.connect(CardMode.SHARED);
@@ -408,12 +411,17 @@ export class PcscCardReader implements CardReader {
         if (probing && err.kind === 'card_removed' && attempt < PROBE_ATTEMPTS) continue;
         // Another application holds the card exclusively: try again while it lies there.
         if (err.kind === 'sharing_violation' && attempt < 40) {
-          await new Promise((r) => setTimeout(r, 250));
+          await this.sleep(250);
           continue;
         }
         return;
       }
     }
+  }
+
+  /** A pause that ends early, without leaving a timer behind, when the reader is disposed. */
+  private sleep(ms: number): Promise<void> {
+    return delay(ms, undefined, { signal: this.disposal.signal }).catch(() => undefined);
   }
 
   private isCurrent(slot: ReaderSlot, counter: number): boolean {
