@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { aesCmac, an10922Diversify } from './aes-cmac.ts';
 import { CardKeysError } from './card-keys.ts';
 import { DEMO_CARD_KEY_FILE, demoCardKeys } from './demo-card-keys.ts';
 import { loadCardKeysFile, SoftwareCardKeys } from './software-card-keys.ts';
@@ -32,6 +33,20 @@ describe('SoftwareCardKeys', () => {
     ];
     for (const v of variants) assert.notDeepEqual(await keys.sectorKey(v), k, JSON.stringify(v));
     assert.deepEqual(await keys.sectorKey(base), k, 'deterministic');
+  });
+
+  it('diversifies exactly as spec/card-format.md § 6.1 says', async () => {
+    const sector = hex('0123456789ABCDEF0123456789ABCDEF');
+    const mac = hex('FEDCBA9876543210FEDCBA9876543210');
+    const keys = new SoftwareCardKeys({ current: 3, versions: new Map([[3, { sector, mac }]]) });
+    const cineCard = hex('43696E6543617264');
+    // K_B(2): 4B ‖ 42 ‖ 02 ‖ 03 ‖ UID ‖ "CineCard", first 6 bytes.
+    const dB = Uint8Array.of(0x4b, 0x42, 0x02, 0x03, ...uid, ...cineCard);
+    assert.deepEqual(await keys.sectorKey({ uid, sector: 2, keyType: 'B', keyVersion: 3 }), an10922Diversify(sector, dB).slice(0, 6));
+    // K_mac: 4D ‖ 03 ‖ UID ‖ card number u64 ‖ "CineCard"; the MAC is plain CMAC with it.
+    const dMac = Uint8Array.of(0x4d, 0x03, ...uid, ...hex('0000000000BC614E'), ...cineCard);
+    const msg = hex('44AABBCC');
+    assert.deepEqual(await keys.mac({ uid, cardNumber: 12_345_678n, keyVersion: 3 }, msg), aesCmac(an10922Diversify(mac, dMac), msg));
   });
 
   it('MACs bind the UID and the card number, and verify in constant time', async () => {
