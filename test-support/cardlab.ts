@@ -149,11 +149,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A zombie (exited, not yet reaped by its new parent) answers signal 0 but is gone.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return true; // no /proc: trust the signal
+  }
 }
+
+/**
+ * util-linux's setpriv, when there is one, makes what the lab starts die with this process even
+ * when it is SIGKILLed (PR_SET_PDEATHSIG), where no exit handler runs.
+ */
+const PDEATHSIG: string[] = spawnSync('setpriv', ['--help'], { encoding: 'utf8' }).stdout?.includes('--pdeathsig')
+  ? ['setpriv', '--pdeathsig', 'KILL', '--']
+  : [];
 
 function readPid(file: string): number | undefined {
   try {
@@ -268,7 +282,10 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const inLab = (cmd: string, args: string[]): [string, string[]] => (netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args]);
+  const inLab = (cmd: string, args: string[]): [string, string[]] => {
+    const argv = [...PDEATHSIG, cmd, ...args];
+    return netns ? ['ip', ['netns', 'exec', netns, ...argv]] : [argv[0]!, argv.slice(1)];
+  };
   const track = (c: ChildProcess) => {
     children.add(c);
     c.once('exit', () => children.delete(c));
