@@ -40,9 +40,11 @@ export interface MatrixFixtures {
   readonly users: { readonly A: Schemas['User']; readonly B: Schemas['User'] };
   /** An HQ user with a known password (the login row logs it in). */
   readonly hqLogin: { readonly username: string; readonly password: string };
+  /** Each user actor's current password (the password-change row changes it). */
+  readonly passwords: Map<Actor, string>;
 }
 
-type Call = (client: CentralClient, target: 'A' | 'B', f: MatrixFixtures) => Promise<{ response: Response; error?: unknown }>;
+type Call = (client: CentralClient, target: 'A' | 'B', f: MatrixFixtures, actor: Actor) => Promise<{ response: Response; error?: unknown }>;
 
 export interface MatrixRow {
   readonly operationId: string;
@@ -74,6 +76,19 @@ export const rows: MatrixRow[] = [
     call: (c, _t, f) => c.POST('/v1/auth/terminal-token', { body: { terminalId: f.terminals.A.terminalId, secret: f.terminals.A.secret } }),
   },
   { operationId: 'getSession', allowed: principals, scoped: false, call: (c) => c.GET('/v1/auth/session') },
+  {
+    operationId: 'changeOwnPassword',
+    allowed: principals,
+    scoped: false,
+    // A terminal by itself has no password.
+    outcomes: { terminal: [403, 'password_needs_user'] },
+    call: async (c, _t, f, actor) => {
+      const newPassword = f.central.unique('new password ');
+      const result = await c.POST('/v1/auth/password', { body: { currentPassword: f.passwords.get(actor) ?? 'no password', newPassword } });
+      if (result.response.ok) f.passwords.set(actor, newPassword);
+      return result;
+    },
+  },
   {
     operationId: 'enrolTerminal',
     allowed: everyone,
@@ -183,14 +198,23 @@ describeCentral('authorization matrix', (central) => {
       terminals,
       users: { A: (await c.createUser(['salesperson'], A.id)).user, B: (await c.createUser(['salesperson'], B.id)).user },
       hqLogin: { username: hq.user.username, password: hq.password },
+      passwords: new Map([['admin', c.adminPassword]]),
     };
     clients.set('anonymous', c.client());
     clients.set('terminal', terminals.A.client);
     clients.set('admin', c.admin.client);
-    clients.set('admin_on_terminal', (await c.loginAs('admin', { terminal: terminals.A })).client);
-    for (const role of ['operator', 'statistician'] as const) clients.set(role, (await c.loginAs(role)).client);
+    const adminOnTerminal = await c.loginAs('admin', { terminal: terminals.A });
+    clients.set('admin_on_terminal', adminOnTerminal.client);
+    fixtures.passwords.set('admin_on_terminal', adminOnTerminal.password);
+    for (const role of ['operator', 'statistician'] as const) {
+      const session = await c.loginAs(role);
+      clients.set(role, session.client);
+      fixtures.passwords.set(role, session.password);
+    }
     for (const role of ['manager', 'local_statistician', 'customer_query', 'salesperson'] as const) {
-      clients.set(role, (await c.loginAs(role, { terminal: terminals.A })).client);
+      const session = await c.loginAs(role, { terminal: terminals.A });
+      clients.set(role, session.client);
+      fixtures.passwords.set(role, session.password);
     }
   });
 
@@ -200,7 +224,7 @@ describeCentral('authorization matrix', (central) => {
       for (const actor of actors) {
         for (const target of row.scoped ? (['A', 'B'] as const) : (['A'] as const)) {
           const want = expected(row, actor, target);
-          const { response, error } = await row.call(clients.get(actor)!, target, fixtures);
+          const { response, error } = await row.call(clients.get(actor)!, target, fixtures, actor);
           const code = (error as { code?: string } | undefined)?.code;
           const got = response.ok ? 'ok' : `${response.status} ${code}`;
           const wanted = want === 'ok' ? 'ok' : `${want[0]} ${want[1]}`;

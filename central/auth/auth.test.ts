@@ -125,6 +125,24 @@ describeCentral('login and sessions', (central) => {
     assert.equal(late.error?.code, 'token_invalid');
   });
 
+  it('lets a user change its own password, given the current one', async () => {
+    const { user, password } = await central().createUser(['statistician']);
+    const session = await central().login(user.username, password);
+    const wrong = await session.client.POST('/v1/auth/password', { body: { currentPassword: 'not it', newPassword: 'a brand new password' } });
+    assert.equal(wrong.error?.code, 'current_password_wrong');
+    const same = await session.client.POST('/v1/auth/password', { body: { currentPassword: password, newPassword: password } });
+    assert.equal(same.error?.code, 'password_unchanged');
+    const short = await session.client.POST('/v1/auth/password', { body: { currentPassword: password, newPassword: 'short' } });
+    assert.deepEqual(short.error?.fields?.map((f) => f.path), ['body.newPassword']);
+    const changed = await session.client.POST('/v1/auth/password', { body: { currentPassword: password, newPassword: 'a brand new password' } });
+    assert.equal(changed.response.status, 204);
+    assert.equal((await central().client().POST('/v1/auth/login', { body: { username: user.username, password } })).response.status, 401);
+    await central().login(user.username, 'a brand new password');
+    const terminal = await central().enrolTerminal((await central().createCinema()).id);
+    const byTerminal = await terminal.client.POST('/v1/auth/password', { body: { currentPassword: 'x', newPassword: 'a brand new password' } });
+    assert.equal(byTerminal.error?.code, 'password_needs_user');
+  });
+
   it('stores passwords as scrypt hashes only', async () => {
     const { user, password } = await central().createUser(['operator']);
     const row = await central().platform.db('users').where({ id: user.id }).first();

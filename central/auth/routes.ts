@@ -11,11 +11,11 @@ import { id, specSchema } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { isoTime } from '../store/ids.ts';
 import { TerminalStore } from '../terminals/terminal-store.ts';
-import { UserStore } from '../users/user-store.ts';
+import { UserStore, type UserRecord } from '../users/user-store.ts';
 import { terminalPrincipal, userPrincipal } from './authenticator.ts';
-import { decoyPasswordHash, verifyPassword } from './passwords.ts';
+import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import { isHqRole } from './permissions.ts';
-import { sessionView } from './principal.ts';
+import { sessionView, type Principal } from './principal.ts';
 import { secretMatches } from './secrets.ts';
 
 type S = components['schemas'];
@@ -46,6 +46,21 @@ export const authMessages = defineMessages({
     en: 'Log in with no token or with a terminal token, not with another user\'s token.',
     'zh-CN': '登录时不带令牌或带终端令牌，不能使用其他用户的令牌。',
   },
+  password_needs_user: {
+    type: 'forbidden',
+    en: 'Only a logged-in user has a password to change; a terminal token has none.',
+    'zh-CN': '只有已登录的用户才能修改密码；终端令牌没有密码。',
+  },
+  current_password_wrong: {
+    type: 'unauthorized',
+    en: 'The current password is wrong.',
+    'zh-CN': '当前密码错误。',
+  },
+  password_unchanged: {
+    type: 'invalid_data',
+    en: 'The new password must differ from the current one.',
+    'zh-CN': '新密码不能与当前密码相同。',
+  },
   terminal_credentials_invalid: {
     type: 'unauthorized',
     en: 'The terminal id or secret is wrong, or the terminal has been revoked; enrol it again.',
@@ -57,6 +72,13 @@ export const LoginRequest = specSchema<S['LoginRequest']>()(
   z.strictObject({
     username: z.string().min(1, 'must not be empty').max(64, 'must have at most 64 characters'),
     password: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters'),
+  }),
+);
+
+export const PasswordChange = specSchema<S['PasswordChange']>()(
+  z.strictObject({
+    currentPassword: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters'),
+    newPassword: z.string().min(10, 'must have at least 10 characters').max(256, 'must have at most 256 characters'),
   }),
 );
 
@@ -75,6 +97,23 @@ export const authModule: CentralModule = {
       expiresIn: tokens.ttlSeconds,
       session,
     });
+    /** Counts a wrong password; the last allowed one locks the account (and is audited). */
+    async function countFailure(user: UserRecord, actor: Principal | null, now: Date): Promise<void> {
+      const failures = await users.countFailedLogin(user.id);
+      if (failures < config.login.maxFailedAttempts) return;
+      const until = isoTime(new Date(now.getTime() + config.login.lockoutSeconds * 1000));
+      await db.transaction(async (trx) => {
+        await users.update(trx, user.id, { failedLogins: 0, lockedUntil: until, updatedAt: isoTime(now) });
+        await audit.record(trx, actor, {
+          action: 'user.lock',
+          targetType: 'user',
+          targetId: user.id,
+          cinemaId: user.cinemaId,
+          details: { failedAttempts: failures, until },
+        });
+      });
+    }
+
     return [
       defineRoute({
         path: '/v1/auth/login',
@@ -95,20 +134,7 @@ export const authModule: CentralModule = {
             throw new CentralError(authMessages.account_locked, { until: user.lockedUntil });
           }
           if (!(await verifyPassword(body.password, user.passwordHash))) {
-            const failures = await users.countFailedLogin(user.id);
-            if (failures >= config.login.maxFailedAttempts) {
-              const until = isoTime(new Date(now.getTime() + config.login.lockoutSeconds * 1000));
-              await db.transaction(async (trx) => {
-                await users.update(trx, user.id, { failedLogins: 0, lockedUntil: until, updatedAt: isoTime(now) });
-                await audit.record(trx, principal, {
-                  action: 'user.lock',
-                  targetType: 'user',
-                  targetId: user.id,
-                  cinemaId: user.cinemaId,
-                  details: { failedAttempts: failures, until },
-                });
-              });
-            }
+            await countFailure(user, principal, now);
             throw new CentralError(authMessages.credentials_invalid);
           }
           if (user.disabledAt !== null) throw new CentralError(authMessages.account_disabled);
@@ -135,6 +161,34 @@ export const authModule: CentralModule = {
           }
           const token = await tokens.issue({ kind: 'terminal', terminalId: terminal.id });
           return { status: 200, body: await accessToken(token, sessionView(terminalPrincipal(terminal), clock.now())) };
+        },
+      }),
+      defineRoute({
+        path: '/v1/auth/password',
+        method: 'post',
+        permission: 'authenticated',
+        rateLimited: true,
+        body: PasswordChange,
+        handler: async ({ body }, { principal }) => {
+          const user = principal.user;
+          if (!user) throw new CentralError(authMessages.password_needs_user);
+          const now = clock.now();
+          if (!(await verifyPassword(body.currentPassword, user.passwordHash))) {
+            await countFailure(user, principal, now);
+            throw new CentralError(authMessages.current_password_wrong);
+          }
+          if (body.newPassword === body.currentPassword) throw new CentralError(authMessages.password_unchanged);
+          const passwordHash = await hashPassword(body.newPassword);
+          await db.transaction(async (trx) => {
+            await users.update(trx, user.id, { passwordHash, failedLogins: 0, updatedAt: isoTime(now) });
+            await audit.record(trx, principal, {
+              action: 'user.password.change',
+              targetType: 'user',
+              targetId: user.id,
+              cinemaId: user.cinemaId,
+            });
+          });
+          return { status: 204 };
         },
       }),
       defineRoute({

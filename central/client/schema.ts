@@ -77,6 +77,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the logged-in user's own password
+         * @description Needs the current password. A wrong one counts as a failed login (lock-out applies) and
+         *     against the login rate limit. Tokens already issued stay valid until they expire.
+         */
+        post: operations["changeOwnPassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/terminals/enrol": {
         parameters: {
             query?: never;
@@ -707,6 +728,11 @@ export interface components {
             username: string;
             password: string;
         };
+        PasswordChange: {
+            currentPassword: string;
+            /** @description At least 10 characters, and not the current one. */
+            newPassword: string;
+        };
         TerminalTokenRequest: {
             terminalId: components["schemas"]["Id"];
             secret: string;
@@ -1249,6 +1275,29 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Session"];
                 };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    changeOwnPassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description The password is changed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             "4XX": components["responses"]["Error"];
         };

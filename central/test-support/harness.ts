@@ -49,6 +49,8 @@ export class TestCentral {
     readonly database: TestDatabase,
     readonly running: RunningCentral,
     readonly admin: Session,
+    /** The harness admin's password (`hq-root`). */
+    readonly adminPassword: string,
     private readonly dropDatabase: () => Promise<void>,
     logLines: string[],
   ) {
@@ -81,7 +83,7 @@ export class TestCentral {
       const password = `admin-${randomBytes(8).toString('hex')}`;
       await createAdmin(running.platform, { username: 'hq-root', password, displayName: 'HQ root' });
       const admin = await TestCentral.loginAt(running.url, 'hq-root', password);
-      return new TestCentral(database, running, admin, scratch.drop, logLines);
+      return new TestCentral(database, running, admin, password, scratch.drop, logLines);
     } catch (error) {
       await running?.close();
       await scratch.drop();
