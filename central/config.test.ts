@@ -40,6 +40,17 @@ describe('central configuration', () => {
     );
   });
 
+  it('refuses an unknown role or permission in the permission table', () => {
+    const file = join(dir, 'perm.json');
+    writeFileSync(file, JSON.stringify({ permissions: { janitor: ['cinemas.read'], operator: ['cinemas.destroy'] } }));
+    assert.throws(() => loadConfig(file, { CINECARD_JWT_SECRET: secret }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.match(error.message, /permissions/);
+      assert.match(error.message, /cinemas\.destroy|Invalid option/);
+      return true;
+    });
+  });
+
   it('says clearly when the file is missing or not JSON', () => {
     assert.throws(() => loadConfig(join(dir, 'nope.json'), {}), /Cannot read the configuration file .*nope\.json/);
     const file = join(dir, 'broken.json');

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { permissions, roles } from './auth/permissions.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -36,6 +37,11 @@ export const CentralConfigSchema = z.strictObject({
   minUsesPerCard: z.number().int().min(1).max(10_000).default(10),
   bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Changes to who may do what (DESIGN §5 are the defaults): a role, or `terminal`, named here gets
+   * exactly the permissions listed.
+   */
+  permissions: z.partialRecord(z.enum([...roles, 'terminal']), z.array(z.enum(permissions))).optional(),
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
 });
 

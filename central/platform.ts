@@ -9,6 +9,7 @@ import type { CentralConfig } from './config.ts';
 import { AuditLog } from './audit/audit-log.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { TokenService } from './auth/tokens.ts';
+import { permissionTable } from './auth/permissions.ts';
 import { createDatabase, dialectOf, type Dialect } from './store/database.ts';
 import { type Clock, systemClock } from './store/ids.ts';
 import { TerminalStore } from './terminals/terminal-store.ts';
@@ -45,7 +46,7 @@ export function createPlatform(config: CentralConfig, log: Logger, clock: Clock 
     clock,
     log,
     tokens,
-    authenticator: new Authenticator(tokens, new UserStore(db), new TerminalStore(db)),
+    authenticator: new Authenticator(tokens, new UserStore(db), new TerminalStore(db), permissionTable(config.permissions)),
     audit: new AuditLog(db, clock),
   };
 }

@@ -190,3 +190,19 @@ describeCentral(
   // The harness logs the admin in once before the test: 1 + 3 attempts fit, the 4th does not.
   { login: { rateLimitMax: 4, rateLimitWindowSeconds: 600 } },
 );
+
+describeCentral(
+  'configured permissions',
+  (central) => {
+    it('follows the configured table instead of the default', async () => {
+      const operator = await central().loginAs('operator');
+      ok(await operator.client.POST('/v1/cinemas', { body: { code: central().unique('OP'), name: 'By an operator' } }));
+      const cinema = await central().createCinema();
+      const terminal = await central().enrolTerminal(cinema.id);
+      assert.deepEqual(terminal.session.permissions, ['cinemas.read']);
+      const manager = await central().loginAs('manager', { terminal });
+      assert.equal((await manager.client.GET('/v1/users')).response.status, 200, 'roles not named keep their defaults');
+    });
+  },
+  { permissions: { operator: ['cinemas.read', 'cinemas.manage'], terminal: ['cinemas.read'] } },
+);

@@ -87,8 +87,25 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
  */
 export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'sync.upload', 'sync.pull'];
 
-export function permissionsOf(userRoles: readonly Role[], onTerminal: boolean): Set<Permission> {
-  const granted = new Set<Permission>(onTerminal ? terminalPermissions : []);
-  for (const role of userRoles) for (const p of rolePermissions[role]) granted.add(p);
+/** Who may do what: each role's permissions and a terminal's own. */
+export interface PermissionTable {
+  readonly roles: Readonly<Record<Role, readonly Permission[]>>;
+  readonly terminal: readonly Permission[];
+}
+
+export const defaultPermissionTable: PermissionTable = { roles: rolePermissions, terminal: terminalPermissions };
+
+/**
+ * The default table with a chain's own choices laid over it (config `permissions`): a role or
+ * `terminal` named there gets exactly the permissions listed.
+ */
+export function permissionTable(overrides: Partial<Record<Role | 'terminal', readonly Permission[]>> = {}): PermissionTable {
+  const { terminal, ...roleOverrides } = overrides;
+  return { roles: { ...rolePermissions, ...roleOverrides }, terminal: terminal ?? terminalPermissions };
+}
+
+export function permissionsOf(table: PermissionTable, userRoles: readonly Role[], onTerminal: boolean): Set<Permission> {
+  const granted = new Set<Permission>(onTerminal ? table.terminal : []);
+  for (const role of userRoles) for (const p of table.roles[role]) granted.add(p);
   return granted;
 }

@@ -12,7 +12,6 @@ import type { CentralModule } from '../platform.ts';
 import { isoTime } from '../store/ids.ts';
 import { TerminalStore } from '../terminals/terminal-store.ts';
 import { UserStore, type UserRecord } from '../users/user-store.ts';
-import { terminalPrincipal, userPrincipal } from './authenticator.ts';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import { isHqRole } from './permissions.ts';
 import { sessionView, type Principal } from './principal.ts';
@@ -88,7 +87,7 @@ export const TerminalTokenRequest = specSchema<S['TerminalTokenRequest']>()(
 
 export const authModule: CentralModule = {
   name: 'auth',
-  routes: ({ db, clock, audit, config, tokens }) => {
+  routes: ({ db, clock, audit, config, tokens, authenticator }) => {
     const users = new UserStore(db);
     const terminals = new TerminalStore(db);
     const accessToken = async (token: string, session: S['Session']): Promise<S['AccessToken']> => ({
@@ -145,7 +144,7 @@ export const authModule: CentralModule = {
           }
           const fresh = { ...user, failedLogins: 0, lockedUntil: null };
           const token = await tokens.issue({ kind: 'user', userId: user.id, terminalId: terminal?.id ?? null });
-          return { status: 200, body: await accessToken(token, sessionView(userPrincipal(fresh, terminal), now)) };
+          return { status: 200, body: await accessToken(token, sessionView(authenticator.userPrincipal(fresh, terminal), now)) };
         },
       }),
       defineRoute({
@@ -160,7 +159,7 @@ export const authModule: CentralModule = {
             throw new CentralError(authMessages.terminal_credentials_invalid);
           }
           const token = await tokens.issue({ kind: 'terminal', terminalId: terminal.id });
-          return { status: 200, body: await accessToken(token, sessionView(terminalPrincipal(terminal), clock.now())) };
+          return { status: 200, body: await accessToken(token, sessionView(authenticator.terminalPrincipal(terminal), clock.now())) };
         },
       }),
       defineRoute({
