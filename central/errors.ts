@@ -41,8 +41,18 @@ export function defineMessages<const K extends string>(
   templates: Record<K, MessageTemplate>,
 ): Record<K, Message> {
   const out = {} as Record<K, Message>;
-  for (const code of Object.keys(templates) as K[]) out[code] = { code, ...templates[code] };
+  for (const code of Object.keys(templates) as K[]) {
+    out[code] = { code, ...templates[code] };
+    catalogue.push(out[code]);
+  }
   return out;
+}
+
+const catalogue: Message[] = [];
+
+/** Every message defined so far (the catalogue test checks them all). */
+export function definedMessages(): readonly Message[] {
+  return catalogue;
 }
 
 export type Locale = 'en' | 'zh-CN';

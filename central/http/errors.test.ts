@@ -57,6 +57,14 @@ describeCentral('HTTP errors', (central) => {
     assert.match(body.message, /bytes/);
   });
 
+  it('answers absurdly deep JSON with a 4xx, not a crash', async () => {
+    const depth = 200_000;
+    const { status } = await send('/v1/cinemas', { method: 'POST', headers: json, body: '['.repeat(depth) + ']'.repeat(depth) });
+    assert.ok(status >= 400 && status < 500, `status ${status}`);
+    const { status: objects } = await send('/v1/cinemas', { method: 'POST', headers: json, body: '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000) });
+    assert.ok(objects >= 400 && objects < 500, `status ${objects}`);
+  });
+
   it('answers unknown paths and methods with 404 route_not_found', async () => {
     assert.equal((await send('/v1/nothing-here')).body.code, 'route_not_found');
     assert.equal((await send('/v1/cinemas', { method: 'DELETE' })).status, 404);
