@@ -54,3 +54,24 @@ export function redemption(cardNo: string, seq: number, uses: number, remainingA
     ...over,
   };
 }
+
+/**
+ * Card-domain state for the fuzz test to aim at: a card type, a made, a sold and a recycled card,
+ * and a redemption rule of `cinemaId`. Returns their ids and card numbers (used as path values).
+ */
+export async function seedCardDomain(central: TestCentral, cinemaId: string): Promise<string[]> {
+  const type = await makeCardType(central);
+  const [made, sold, recycled] = await makeCards(central, 3, type.id);
+  const admin = central.admin.client;
+  for (const card of [sold!, recycled!]) {
+    ok(await admin.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo: card.cardNo } }, body: { cinemaId, seq: 2 } }));
+  }
+  ok(await admin.POST('/v1/cards/{cardNo}/recycle', { params: { path: { cardNo: recycled!.cardNo } }, body: { seq: 3 } }));
+  const rule = ok(
+    await admin.POST('/v1/cinemas/{cinemaId}/redemption-rules', {
+      params: { path: { cinemaId } },
+      body: { kind: 'ticket', name: 'Fuzz rule', usesPerTicket: 1 },
+    }),
+  );
+  return [type.id, made!.cardNo, sold!.cardNo, recycled!.cardNo, rule.id];
+}
