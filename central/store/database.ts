@@ -3,11 +3,35 @@
  * dialect difference of the central store lives in this folder.
  */
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+// SQLite write transactions start with BEGIN IMMEDIATE (DESIGN §6): a deferred BEGIN that later
+// writes can fail with SQLITE_BUSY without waiting when another process (the CLI, a second
+// instance) writes meanwhile. knex has no option for it, so its SQLite transaction is subclassed
+// here, the one place that knows (knex has no exports map; the files are reached by path).
+const require = createRequire(import.meta.url);
+type Constructor<T> = new (...args: any[]) => T;
+const KnexSqliteTransaction: Constructor<{ query(conn: unknown, sql: string): Promise<unknown> }> = require(
+  'knex/lib/dialects/sqlite3/execution/sqlite-transaction.js',
+);
+const KnexSqliteClient: Constructor<object> = require('knex/lib/dialects/sqlite3/index.js');
+
+class ImmediateTransaction extends KnexSqliteTransaction {
+  begin(conn: unknown) {
+    return this.query(conn, 'BEGIN IMMEDIATE;');
+  }
+}
+
+class SqliteClient extends KnexSqliteClient {
+  transaction(...args: unknown[]) {
+    return new ImmediateTransaction(this, ...args);
+  }
+}
 
 export interface DatabaseSettings {
   /** Folder for the SQLite file; ignored with `databaseUrl`. */
@@ -56,7 +80,7 @@ export function createDatabase(settings: DatabaseSettings, log?: DatabaseLog): K
   mkdirSync(dir, { recursive: true });
   return knexFactory({
     log: knexLog(log),
-    client: 'sqlite3',
+    client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename: join(dir, sqliteFileName) },
     useNullAsDefault: true,
     // One connection: SQLite serialises writers anyway, and one connection means a transaction never

@@ -63,6 +63,28 @@ for (const database of testDatabases()) {
           await scratch.drop();
         }
       });
+
+      it('takes the write lock when a transaction begins (BEGIN IMMEDIATE)', async () => {
+        const scratch = await database.create();
+        const db = createDatabase(scratch.settings);
+        const other = createDatabase(scratch.settings);
+        try {
+          await migrateToLatest(db);
+          await other.raw('PRAGMA busy_timeout = 0');
+          const t = '2025-01-01T00:00:00.000Z';
+          await db.transaction(async (trx) => {
+            await trx('cinemas').select('id'); // only a read so far
+            await assert.rejects(
+              other('cinemas').insert({ id: '01900000-0000-7000-8000-000000000004', code: 'W', name: 'w', created_at: t, updated_at: t }),
+              /SQLITE_BUSY/,
+            );
+          });
+        } finally {
+          await other.destroy();
+          await db.destroy();
+          await scratch.drop();
+        }
+      });
     }
   });
 }
