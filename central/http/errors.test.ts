@@ -97,3 +97,47 @@ describeCentral('HTTP errors', (central) => {
     }
   });
 });
+
+describe('an unexpected failure', function () {
+  this.timeout(30_000);
+
+  it('answers 500 internal with the request id, hides the detail from the client and logs it', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { Writable } = await import('node:stream');
+    const { parseConfig } = await import('../config.ts');
+    const { createLogger } = await import('../logging.ts');
+    const { createPlatform } = await import('../platform.ts');
+    const { buildServer } = await import('./server.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'cinecard-boom-'));
+    const lines: string[] = [];
+    const log = createLogger('info', new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
+    const platform = createPlatform(parseConfig({ dataDir, jwtSecret: 'b'.repeat(32) }), log);
+    const failing = {
+      name: 'failing',
+      routes: () => [
+        { path: '/v1/boom', method: 'get' as const, permission: 'public' as const, handler: async (): Promise<never> => { throw new Error('detail only for the log'); } },
+      ],
+    };
+    const app = await buildServer(platform, [failing]);
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const address = app.server.address() as { port: number };
+      const response = await fetch(`http://127.0.0.1:${address.port}/v1/boom`);
+      assert.equal(response.status, 500);
+      const body = (await response.json()) as { type: string; code: string; message: string };
+      const requestId = response.headers.get('x-request-id');
+      assert.ok(requestId);
+      assert.equal(body.type, 'internal');
+      assert.ok(body.message.includes(requestId), body.message);
+      assert.ok(!JSON.stringify(body).includes('detail only for the log'));
+      const logged = lines.map((l) => JSON.parse(l) as { level: number; reqId?: string; err?: { message: string } });
+      assert.ok(logged.some((l) => l.level === 50 && l.reqId === requestId && l.err?.message === 'detail only for the log'));
+    } finally {
+      await app.close();
+      await platform.db.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -45,6 +45,10 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
   // JSON only: a text/plain body is refused with 415 instead of reaching validation as a string.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  // Every answer names its request id, so a client can quote it and the log can be searched for it.
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
   await app.register(rateLimit, {
     global: false,
     errorResponseBuilder: (_request, context) => new CentralError(platformMessages.rate_limited, { after: context.after }),
