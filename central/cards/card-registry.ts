@@ -15,6 +15,7 @@ import { type Card, type CardRow, cardView, lifeStateOf, lockCard, findCard } fr
 import { type CardAction, type CardLifeState, transition } from './lifecycle.ts';
 import { cardMessages } from './messages.ts';
 import type { CinemaStore } from '../cinemas/cinema-store.ts';
+import type { CardWriteKind, ShadowLedger } from '../ledger/shadow-ledger.ts';
 import { cinemaMessages } from '../cinemas/messages.ts';
 
 type Schemas = components['schemas'];
@@ -44,6 +45,7 @@ export class CardRegistry {
     private readonly audit: AuditLog,
     private readonly cardTypes: CardTypeStore,
     private readonly cinemas: CinemaStore,
+    private readonly ledger: ShadowLedger,
   ) {}
 
   async get(cardNo: string): Promise<Card> {
@@ -135,12 +137,14 @@ export class CardRegistry {
   /** Sale at a cinema: the caller must act for that cinema. */
   async activate(actor: Principal, cardNo: string, input: Schemas['CardActivate']): Promise<Card> {
     requireCinema(actor, input.cinemaId);
-    return this.change(actor, cardNo, 'activate', 'card.activate', input, async (row, now, trx) => ({
+    const write = { kind: 'activate', seq: input.seq } as const;
+    return this.change(actor, cardNo, 'activate', 'card.activate', input, write, async (_row, now, trx) => ({
       cinema_id: await this.existingCinema(trx, input.cinemaId),
       activated_at: now,
       issued_at: now,
+      // The holder's history starts with the sale.
+      issue_from_seq: input.seq,
       ...(input.expiresAt !== undefined ? { expires_at: this.futureExpiry(input.expiresAt, 0) } : {}),
-      ...this.advanceSeq(row, input.seq),
     }), async (trx, row) => {
       await trx('card_issues').where({ card_no: cardNo, epoch: row.issue_epoch }).update({ cinema_id: input.cinemaId, from_seq: row.issue_from_seq });
     });
@@ -148,22 +152,22 @@ export class CardRegistry {
 
   /** A new expiry, by the card's cinema (or HQ). */
   async renew(actor: Principal, cardNo: string, input: Schemas['CardRenew']): Promise<Card> {
-    return this.change(actor, cardNo, 'renew', 'card.renew', input, (row) => {
+    return this.change(actor, cardNo, 'renew', 'card.renew', input, { kind: 'renew', seq: input.seq }, (row) => {
       requireCinema(actor, row.cinema_id);
-      return { expires_at: this.futureExpiry(input.expiresAt, 0), ...this.advanceSeq(row, input.seq) };
+      return { expires_at: this.futureExpiry(input.expiresAt, 0) };
     });
   }
 
   /** The card's cinema's manager, or HQ (the only one for a card not sold yet). */
   async blacklist(actor: Principal, cardNo: string, reason: string): Promise<Card> {
-    return this.change(actor, cardNo, 'blacklist', 'card.blacklist', { reason }, (row, now) => {
+    return this.change(actor, cardNo, 'blacklist', 'card.blacklist', { reason }, undefined, (row, now) => {
       requireCinema(actor, row.cinema_id);
       return { blacklist_reason: reason, blacklisted_at: now };
     });
   }
 
   async unblacklist(actor: Principal, cardNo: string, reason: string): Promise<Card> {
-    return this.change(actor, cardNo, 'unblacklist', 'card.unblacklist', { reason }, (row) => {
+    return this.change(actor, cardNo, 'unblacklist', 'card.unblacklist', { reason }, undefined, (row) => {
       requireCinema(actor, row.cinema_id);
       return { blacklist_reason: null, blacklisted_at: null };
     });
@@ -171,8 +175,8 @@ export class CardRegistry {
 
   /** A card handed back before its uses ran out; the collecting cinema is the caller's. */
   async recycle(actor: Principal, cardNo: string, input: Schemas['CardRecycle']): Promise<Card> {
-    return this.change(actor, cardNo, 'recycle', 'card.recycle', input, (row, now) => ({
-      ...this.advanceSeq(row, input.seq),
+    const write = input.seq === undefined ? undefined : ({ kind: 'recycle', seq: input.seq } as const);
+    return this.change(actor, cardNo, 'recycle', 'card.recycle', input, write, (row, now) => ({
       recycled_at: now,
       recycled_cinema_id: actor.cinemaId ?? row.cinema_id,
     }));
@@ -180,7 +184,8 @@ export class CardRegistry {
 
   /**
    * A recycled card to a new holder: same card number, issue epoch + 1, fresh uses and expiry;
-   * the new holder's history starts after every seq recorded so far.
+   * the new holder's history starts with this write (ops of the previous holder that arrive later,
+   * with lower seqs, stay in the previous issue).
    */
   async reissue(actor: Principal, cardNo: string, input: Schemas['CardReissue']): Promise<Card> {
     requireCinema(actor, input.cinemaId);
@@ -191,21 +196,18 @@ export class CardRegistry {
       'reissue',
       'card.reissue',
       input,
+      { kind: 'reissue', seq: input.seq },
       async (row, now, trx) => {
         await this.existingCinema(trx, input.cinemaId);
         const type = await this.cardTypes.get(row.card_type_id, trx);
         uses = input.uses ?? type.usesPerCard;
         requireMinimumUses(uses, this.cardTypes.minUsesPerCard);
-        const seq = this.advanceSeq(row, input.seq);
-        const last = seq.max_seq ?? row.max_seq;
         return {
           cinema_id: input.cinemaId,
           issued_at: now,
           issued_uses: uses,
           remaining_uses: uses,
-          issue_from_seq: last + 1,
-          applied_seq: last,
-          max_seq: last,
+          issue_from_seq: input.seq,
           expires_at: this.futureExpiry(input.expiresAt, type.validityDays),
           recycled_at: null,
           recycled_cinema_id: null,
@@ -229,15 +231,16 @@ export class CardRegistry {
 
   /** A recycled card made into another type (HQ operator); its uses follow at re-issue. */
   async changeType(actor: Principal, cardNo: string, input: Schemas['CardTypeChange']): Promise<Card> {
-    return this.change(actor, cardNo, 'changeType', 'card.change_type', input, async (row, _now, trx) => {
+    return this.change(actor, cardNo, 'changeType', 'card.change_type', input, undefined, async (_row, _now, trx) => {
       await this.cardTypes.get(input.cardTypeId, trx);
       return { card_type_id: input.cardTypeId };
     });
   }
 
   /**
-   * One lifecycle step in one transaction: lock, check the state machine, apply `changes`, run
-   * `after` with the updated row, write the audit entry.
+   * One lifecycle step in one transaction: lock, check the state machine, apply `changes`, record
+   * the card `write` (if the step wrote the card) in the shadow ledger, run `after` with the
+   * updated row, write the audit entry.
    */
   private async change(
     actor: Principal,
@@ -245,6 +248,7 @@ export class CardRegistry {
     action: CardAction,
     auditAction: string,
     details: object,
+    write: { readonly kind: CardWriteKind; readonly seq: number } | undefined,
     changes: (row: CardRow, now: string, trx: Knex.Transaction) => Partial<CardRow> | Promise<Partial<CardRow>>,
     after?: (trx: Knex.Transaction, row: CardRow, next: CardLifeState) => Promise<void>,
   ): Promise<Card> {
@@ -252,7 +256,10 @@ export class CardRegistry {
       const row = await lockCard(trx, cardNo);
       const next = this.allowed(row, action);
       const now = isoTime(this.clock.now());
-      const updated: CardRow = {
+      if (write && write.seq <= row.max_seq) {
+        throw new CentralError(cardMessages.card_seq_behind, { cardNo, maxSeq: row.max_seq, seq: write.seq });
+      }
+      let updated: CardRow = {
         ...row,
         ...(await changes(row, now, trx)),
         state: next.state,
@@ -260,6 +267,7 @@ export class CardRegistry {
         recycled_reason: next.recycledReason,
         updated_at: now,
       };
+      if (write) updated = await this.ledger.appendCardWrite(trx, updated, { ...write, actor, at: now });
       const { card_no: _key, ...columns } = updated;
       await trx('cards').where({ card_no: cardNo }).update(columns);
       if (after) await after(trx, updated, next);
@@ -282,13 +290,6 @@ export class CardRegistry {
       throw new CentralError(cardMessages.card_wrong_state, { cardNo, state: row.state, allowed: t.allowedStates.join(' or ') });
     }
     throw new CentralError(cardMessages[t.refusal], { cardNo });
-  }
-
-  /** A card write that advanced the card's seq: later ops continue after it. */
-  private advanceSeq(row: CardRow, seq: number | undefined): Partial<CardRow> {
-    if (seq === undefined) return {};
-    if (seq <= row.max_seq) throw new CentralError(cardMessages.card_seq_behind, { cardNo: row.card_no, maxSeq: row.max_seq, seq });
-    return { applied_seq: seq, max_seq: seq, ...(row.applied_seq === row.issue_from_seq - 1 ? { issue_from_seq: seq + 1 } : {}) };
   }
 
   private async existingCinema(trx: Knex.Transaction, cinemaId: string): Promise<string> {

@@ -11,6 +11,7 @@ import type { CentralModule } from '../platform.ts';
 import { CardTypeStore } from '../card-types/card-type-store.ts';
 import { CinemaStore } from '../cinemas/cinema-store.ts';
 import { CardRegistry } from './card-registry.ts';
+import { ShadowLedger } from '../ledger/shadow-ledger.ts';
 import { cardStates } from './lifecycle.ts';
 
 type S = components['schemas'];
@@ -61,7 +62,7 @@ export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({
 export const cardsModule: CentralModule = {
   name: 'cards',
   routes: ({ config, db, clock, audit }) => {
-    const cards = new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db));
+    const cards = new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db), new ShadowLedger(db, clock, audit));
     return [
       defineRoute({
         path: '/v1/card-batches',

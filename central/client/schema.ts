@@ -1057,9 +1057,14 @@ export interface components {
             opId: components["schemas"]["Id"];
             cardNo: components["schemas"]["CardNo"];
             seq: number;
-            /** @enum {string} */
-            kind: "redeem" | "topup";
-            /** @description Negative for a redemption, positive for a top-up. */
+            /**
+             * @description What the card write was (`spec/card-format.md` §4.2): `redeem` and `topup` move uses;
+             *     `activate`, `renew`, `recycle` and `reissue` are the card's life (a re-issue's
+             *     `remainingAfter` is the uses it loaded).
+             * @enum {string}
+             */
+            kind: "redeem" | "topup" | "activate" | "renew" | "recycle" | "reissue";
+            /** @description Negative for a redemption, positive for a top-up, 0 for a lifecycle write. */
             usesDelta: number;
             remainingAfter: number;
             consumptionType: components["schemas"]["ConsumptionType"] | null;

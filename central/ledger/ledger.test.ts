@@ -38,7 +38,7 @@ describeCentral('shadow ledger API', (central) => {
     const filled = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 4, 1, 7) }));
     assert.deepEqual([filled.card.appliedSeq, filled.card.remainingUses], [5, 6]);
     const history = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', path(card.cardNo)));
-    assert.deepEqual(history.items.map((e) => [e.seq, e.status]), [[3, 'applied'], [4, 'applied'], [5, 'applied']]);
+    assert.deepEqual(history.items.map((e) => [e.seq, e.status]), [[2, 'applied'], [3, 'applied'], [4, 'applied'], [5, 'applied']]);
   });
 
   it('marks an op that does not follow from the shadow balance, and believes the card', async () => {
@@ -100,10 +100,15 @@ describeCentral('shadow ledger API', (central) => {
     ok(await c.admin.client.POST('/v1/cards/{cardNo}/unblacklist', { ...path(card.cardNo), body: { reason: 'found' } }));
     ok(await c.admin.client.POST('/v1/cards/{cardNo}/recycle', { ...path(card.cardNo), body: { seq: 5 } }));
     const reissued = ok(await c.admin.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id, seq: 6 } }));
-    assert.equal(reissued.issueFromSeq, 7);
+    assert.equal(reissued.issueFromSeq, 6);
     const lateOne = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 1, 9) }));
     assert.deepEqual([lateOne.entry.anomaly, lateOne.entry.issueEpoch, lateOne.card.remainingUses], ['previous_issue', 1, 10]);
     const history = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', path(card.cardNo)));
-    assert.deepEqual(history.items, []);
+    assert.deepEqual(history.items.map((e) => [e.seq, e.kind, e.status]), [[6, 'reissue', 'applied']]);
+    const all = ok(await c.admin.client.GET('/v1/cards/{cardNo}/history', { ...path(card.cardNo), params: { ...path(card.cardNo).params, query: { scope: 'all' } } }));
+    assert.deepEqual(
+      all.items.map((e) => [e.seq, e.kind, e.issueEpoch, e.anomaly]),
+      [[2, 'activate', 1, null], [3, 'redeem', 1, 'previous_issue'], [4, 'redeem', 1, 'card_blacklisted'], [5, 'recycle', 1, null], [6, 'reissue', 2, null]],
+    );
   });
 });

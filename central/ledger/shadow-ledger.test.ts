@@ -56,7 +56,7 @@ describeCentral('shadow ledger (service, property-based)', (central) => {
             seen.add(op.opId);
           }
           const history = await ledger.history(card.cardNo, 'all');
-          assert.equal(history.items.length, ops.length);
+          assert.equal(history.items.length, ops.length + 1, 'the sale and every op');
           assert.ok(history.items.every((e) => e.status === 'applied' && e.anomaly === null));
           assert.equal(history.card.appliedSeq, card.appliedSeq + ops.length);
           assert.equal(history.card.remainingUses, balance);

@@ -23,7 +23,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
-import { type Clock, isoTime } from '../store/ids.ts';
+import { type Clock, isoTime, newId } from '../store/ids.ts';
 import { type CardRow, cardView, findCard, lifeStateOf, lockCard } from '../cards/card-record.ts';
 import { transition } from '../cards/lifecycle.ts';
 import { cardMessages } from '../cards/messages.ts';
@@ -35,6 +35,10 @@ export type LedgerOpResult = Schemas['LedgerOpResult'];
 export type CardHistory = Schemas['CardHistory'];
 
 /** An op as the ledger records it, whoever sent it. */
+/** Card writes of the card's life (`spec/card-format.md` §4.2 tx kinds): they move no uses. */
+export type CardWriteKind = 'activate' | 'renew' | 'recycle' | 'reissue';
+export type LedgerKind = 'redeem' | 'topup' | CardWriteKind;
+
 export interface CardOp {
   readonly opId: string;
   readonly cardNo: string;
@@ -58,7 +62,7 @@ interface LedgerRow {
   op_id: string;
   card_no: string;
   seq: number;
-  kind: 'redeem' | 'topup';
+  kind: LedgerKind;
   uses_delta: number;
   remaining_after: number;
   consumption_type: Schemas['ConsumptionType'] | null;
@@ -101,7 +105,7 @@ function entryView(row: LedgerRow): LedgerEntry {
  * What makes two submissions the same op. The user logged in on the till is left out: a retry
  * after a re-login is still the same op.
  */
-export function contentHash(op: CardOp): string {
+export function contentHash(op: Omit<CardOp, 'kind'> & { readonly kind: LedgerKind }): string {
   const canonical = [
     op.cardNo,
     op.seq,
@@ -229,10 +233,12 @@ export class ShadowLedger {
         };
         const cardChanges: Partial<CardRow> = { max_seq: Math.max(card.max_seq, op.seq), updated_at: now };
         if (op.seq < card.issue_from_seq) {
-          row.status = 'applied';
+          // The previous holder's op, arriving after the re-issue: kept in its issue; it moves the
+          // shadow balance only while it fills a gap behind the re-issue write.
           row.anomaly = 'previous_issue';
           row.issue_epoch = await this.epochOf(trx, op.cardNo, op.seq);
-        } else if (op.seq <= card.applied_seq) {
+        }
+        if (op.seq <= card.applied_seq) {
           row.status = 'applied';
           row.anomaly = 'seq_behind';
         }
@@ -253,6 +259,56 @@ export class ShadowLedger {
       }
       throw error;
     }
+  }
+
+  /**
+   * Records a lifecycle write of the registry (sale, renewal, recycling, re-issue) as the card's op
+   * at `seq`, inside the registry's transaction, and returns the card row with the ledger applied.
+   * A re-issue's op carries the new uses as its `remainingAfter`.
+   */
+  async appendCardWrite(
+    trx: Knex.Transaction,
+    card: CardRow,
+    write: { readonly kind: CardWriteKind; readonly seq: number; readonly actor: Principal; readonly at: string },
+  ): Promise<CardRow> {
+    const op: Omit<CardOp, 'kind'> & { kind: LedgerKind } = {
+      opId: newId(),
+      cardNo: card.card_no,
+      seq: write.seq,
+      kind: write.kind,
+      usesDelta: 0,
+      remainingAfter: card.remaining_uses,
+      consumptionType: null,
+      amountFen: null,
+      cinemaId: write.actor.cinemaId ?? card.cinema_id,
+      terminalId: write.actor.terminal?.id ?? null,
+      userId: write.actor.user?.id ?? null,
+      cashier: null,
+      occurredAt: write.at,
+    };
+    const row: LedgerRow = {
+      op_id: op.opId,
+      card_no: op.cardNo,
+      seq: op.seq,
+      kind: write.kind,
+      uses_delta: 0,
+      remaining_after: op.remainingAfter,
+      consumption_type: null,
+      amount_fen: null,
+      cinema_id: op.cinemaId,
+      terminal_id: op.terminalId,
+      user_id: op.userId,
+      cashier: null,
+      occurred_at: write.at,
+      recorded_at: write.at,
+      content_hash: contentHash(op),
+      status: 'waiting',
+      anomaly: null,
+      issue_epoch: card.issue_epoch,
+    };
+    await trx('ledger_entries').insert(row);
+    const updated = { ...card, max_seq: Math.max(card.max_seq, write.seq) };
+    return write.seq === updated.applied_seq + 1 ? this.applyFrom(trx, updated, write.at) : updated;
   }
 
   /** The current holder's ops (since the latest issue), or every op of the card. */
@@ -280,12 +336,19 @@ export class ShadowLedger {
         .where({ card_no: current.card_no, seq: current.applied_seq + 1 })
         .first();
       if (!next) return current;
-      const expected = current.remaining_uses + next.uses_delta;
       const changes: Partial<LedgerRow> = { status: 'applied' };
-      if (next.remaining_after !== expected && next.anomaly === null) changes.anomaly = 'balance_mismatch';
+      if (next.kind === 'redeem' || next.kind === 'topup') {
+        const expected = current.remaining_uses + next.uses_delta;
+        if (next.remaining_after !== expected && next.anomaly === null) changes.anomaly = 'balance_mismatch';
+        current = { ...current, applied_seq: next.seq, remaining_uses: next.remaining_after };
+        // Only the current holder's ops move the card's state; a late op of a previous holder
+        // filling a gap must not mark a re-issued card exhausted.
+        if (next.seq >= current.issue_from_seq) current = this.followBalance(current, next, now);
+      } else {
+        // A lifecycle write moves no uses; a re-issue loads them.
+        current = { ...current, applied_seq: next.seq, ...(next.kind === 'reissue' ? { remaining_uses: next.remaining_after } : {}) };
+      }
       await trx('ledger_entries').where({ op_id: next.op_id }).update(changes);
-      current = { ...current, applied_seq: next.seq, remaining_uses: next.remaining_after };
-      current = this.followBalance(current, next, now);
     }
   }
 
