@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { DatabaseSettings, Dialect } from '../store/database.ts';
+import type { Knex } from 'knex';
+import { createDatabase, type DatabaseSettings, type Dialect } from '../store/database.ts';
 
 /** The server where scratch PostgreSQL databases are made (trust auth on this machine kind). */
 export const postgresAdminUrl = process.env['CINECARD_TEST_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -71,4 +72,16 @@ const postgres: TestDatabase = {
 /** The databases every central suite runs on: `for (const db of testDatabases()) describe(…)`. */
 export function testDatabases(): readonly TestDatabase[] {
   return [sqlite, postgres];
+}
+
+/** Runs `work` with a knex instance on a fresh scratch database, then closes and drops it. */
+export async function withScratchDatabase<T>(database: TestDatabase, work: (db: Knex) => Promise<T>): Promise<T> {
+  const scratch = await database.create();
+  const db = createDatabase(scratch.settings);
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+    await scratch.drop();
+  }
 }
