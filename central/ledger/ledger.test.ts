@@ -111,4 +111,19 @@ describeCentral('shadow ledger API', (central) => {
       [[2, 'activate', 1, null], [3, 'redeem', 1, 'previous_issue'], [4, 'redeem', 1, 'card_blacklisted'], [5, 'recycle', 1, null], [6, 'reissue', 2, null]],
     );
   });
+
+  it('a previous holder\'s last use arriving after the re-issue fills the gap but does not exhaust the new holder\'s card', async () => {
+    const c = central();
+    const cinema = await c.createCinema();
+    const card = await soldCard(c, cinema.id);
+    const till = await c.enrolTerminal(cinema.id);
+    ok(await c.admin.client.POST('/v1/cards/{cardNo}/recycle', { ...path(card.cardNo), body: { seq: 4 } }));
+    const reissued = ok(await c.admin.client.POST('/v1/cards/{cardNo}/reissue', { ...path(card.cardNo), body: { cinemaId: cinema.id, seq: 5 } }));
+    assert.deepEqual([reissued.appliedSeq, reissued.maxSeq, reissued.remainingUses], [2, 5, 10], 'waiting behind the missing seq 3');
+    const late = ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card.cardNo, 3, 10, 0) }));
+    assert.deepEqual(
+      [late.card.state, late.card.appliedSeq, late.card.remainingUses, late.card.issueEpoch, late.entry.anomaly],
+      ['active', 5, 10, 2, 'previous_issue'],
+    );
+  });
 });
