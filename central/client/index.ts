@@ -9,6 +9,14 @@ export type { components, operations, paths };
 /** The API's schemas by name, e.g. `Schemas['Cinema']`. */
 export type Schemas = components['schemas'];
 export type CentralClient = Client<paths>;
+/** The body of every 4xx/5xx answer: a closed `type`, a stable `code`, a readable `message`. */
+export type ApiError = components['schemas']['Error'];
+
+/** True for a value shaped like the service's error body (e.g. openapi-fetch's `error`). */
+export function isApiError(value: unknown): value is ApiError {
+  const v = value as Partial<ApiError> | null;
+  return typeof v === 'object' && v !== null && typeof v.type === 'string' && typeof v.code === 'string' && typeof v.message === 'string';
+}
 
 export interface CentralClientOptions {
   /** An access token, or a function giving the current one (undefined: send none). */
