@@ -15,7 +15,7 @@ export const cardMessages = defineMessages({
   card_wrong_state: {
     type: 'conflict',
     en: 'Card {cardNo} is {state}; this needs a card that is {allowed}.',
-    'zh-CN': '卡 {cardNo} 当前为{state}状态；此操作要求卡为{allowed}状态。',
+    'zh-CN': '卡 {cardNo} 当前状态为“{state}”；此操作要求状态为“{allowed}”（made 已制卡，active 已售出，recycled 已回收）。',
   },
   card_blacklisted: {
     type: 'conflict',
