@@ -57,6 +57,11 @@ export interface MatrixRow {
   readonly call: Call;
 }
 
+/** A refresh token of a fresh login session of the HQ test user. */
+async function newRefreshToken(f: MatrixFixtures): Promise<string> {
+  return ok(await f.central.client().POST('/v1/auth/login', { body: f.hqLogin })).refreshToken!;
+}
+
 const path = (f: MatrixFixtures, t: 'A' | 'B') => ({ params: { path: { cinemaId: f.cinemas[t].id } } });
 
 export const rows: MatrixRow[] = [
@@ -76,6 +81,18 @@ export const rows: MatrixRow[] = [
     call: (c, _t, f) => c.POST('/v1/auth/terminal-token', { body: { terminalId: f.terminals.A.terminalId, secret: f.terminals.A.secret } }),
   },
   { operationId: 'getSession', allowed: principals, scoped: false, call: (c) => c.GET('/v1/auth/session') },
+  {
+    operationId: 'refreshSession',
+    allowed: everyone,
+    scoped: false,
+    call: async (c, _t, f) => c.POST('/v1/auth/refresh', { body: { refreshToken: await newRefreshToken(f) } }),
+  },
+  {
+    operationId: 'logout',
+    allowed: everyone,
+    scoped: false,
+    call: async (c, _t, f) => c.POST('/v1/auth/logout', { body: { refreshToken: await newRefreshToken(f) } }),
+  },
   {
     operationId: 'changeOwnPassword',
     allowed: principals,

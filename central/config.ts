@@ -22,6 +22,8 @@ export const CentralConfigSchema = z.strictObject({
   /** Secret for signing access tokens (HS256); at least 32 characters. */
   jwtSecret: z.string().min(32, 'must be at least 32 characters long'),
   accessTokenTtlSeconds: z.coerce.number().int().min(60).max(86_400).default(900),
+  /** How long a user's login session lasts, refreshing its access tokens (a shift: 12 h). */
+  refreshTokenTtlSeconds: z.coerce.number().int().min(300).max(30 * 86_400).default(12 * 3600),
   enrolmentCodeTtlSeconds: z.coerce.number().int().min(60).max(7 * 86_400).default(86_400),
   login: z
     .strictObject({

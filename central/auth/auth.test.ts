@@ -143,6 +143,65 @@ describeCentral('login and sessions', (central) => {
     assert.equal(byTerminal.error?.code, 'password_needs_user');
   });
 
+  it('refreshes a login session with single-use refresh tokens until logout', async () => {
+    const { user, password } = await central().createUser(['operator']);
+    const login = ok(await central().client().POST('/v1/auth/login', { body: { username: user.username, password } }));
+    assert.ok(login.refreshToken);
+    assert.ok(login.refreshExpiresAt! > new Date(Date.now() + 11 * 3600_000).toISOString(), 'a shift long');
+    const first = ok(await central().client().POST('/v1/auth/refresh', { body: { refreshToken: login.refreshToken } }));
+    assert.notEqual(first.refreshToken, login.refreshToken);
+    assert.equal(first.refreshExpiresAt, login.refreshExpiresAt, 'the session end does not slide');
+    assert.equal(first.session.user?.id, user.id);
+    ok(await central().client(first.accessToken).GET('/v1/auth/session'));
+    const second = ok(await central().client().POST('/v1/auth/refresh', { body: { refreshToken: first.refreshToken! } }));
+    ok(await central().client().POST('/v1/auth/logout', { body: { refreshToken: second.refreshToken! } }));
+    const after = await central().client().POST('/v1/auth/refresh', { body: { refreshToken: second.refreshToken! } });
+    assert.equal(after.error?.code, 'refresh_token_invalid');
+    // Logging out an unknown token is not an error (nothing to tell an attacker).
+    assert.equal((await central().client().POST('/v1/auth/logout', { body: { refreshToken: 'unknown' } })).response.status, 204);
+  });
+
+  it('ends the whole session when a spent refresh token comes back', async () => {
+    const { user, password } = await central().createUser(['operator']);
+    const login = ok(await central().client().POST('/v1/auth/login', { body: { username: user.username, password } }));
+    const next = ok(await central().client().POST('/v1/auth/refresh', { body: { refreshToken: login.refreshToken! } }));
+    const replay = await central().client().POST('/v1/auth/refresh', { body: { refreshToken: login.refreshToken! } });
+    assert.equal(replay.error?.code, 'refresh_token_reused');
+    const legit = await central().client().POST('/v1/auth/refresh', { body: { refreshToken: next.refreshToken! } });
+    assert.equal(legit.error?.code, 'refresh_token_invalid', 'the thief and the owner both lose the session');
+    const audit = ok(await central().admin.client.GET('/v1/audit-log', { params: { query: { action: 'session.refresh_reused' } } }));
+    assert.ok(audit.items.some((e) => e.targetId === user.id));
+  });
+
+  it('refuses to refresh an expired session, a disabled user or a revoked terminal', async () => {
+    const cinema = await central().createCinema();
+    const terminal = await central().enrolTerminal(cinema.id);
+    assert.equal(terminal.session.kind, 'terminal');
+    const seller = await central().createUser(['salesperson'], cinema.id);
+    const onTill = ok(await central().client(terminal.token).POST('/v1/auth/login', { body: { username: seller.user.username, password: seller.password } }));
+    const refreshed = ok(await central().client().POST('/v1/auth/refresh', { body: { refreshToken: onTill.refreshToken! } }));
+    assert.equal(refreshed.session.terminal?.id, terminal.terminalId, 'still bound to its terminal');
+    ok(await central().admin.client.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: terminal.terminalId } } }));
+    const revoked = await central().client().POST('/v1/auth/refresh', { body: { refreshToken: refreshed.refreshToken! } });
+    assert.equal(revoked.error?.code, 'principal_gone');
+
+    const { user, password } = await central().createUser(['operator']);
+    const a = ok(await central().client().POST('/v1/auth/login', { body: { username: user.username, password } }));
+    const b = ok(await central().client().POST('/v1/auth/login', { body: { username: user.username, password } }));
+    await central().platform.db('refresh_tokens').where({ user_id: user.id }).update({ expires_at: '2000-01-01T00:00:00.000Z' });
+    assert.equal((await central().client().POST('/v1/auth/refresh', { body: { refreshToken: a.refreshToken! } })).error?.code, 'refresh_token_invalid');
+    await central().platform.db('refresh_tokens').where({ user_id: user.id }).update({ expires_at: '2100-01-01T00:00:00.000Z' });
+    ok(await central().admin.client.PATCH('/v1/users/{userId}', { params: { path: { userId: user.id } }, body: { disabled: true } }));
+    assert.equal((await central().client().POST('/v1/auth/refresh', { body: { refreshToken: b.refreshToken! } })).error?.code, 'principal_gone');
+  });
+
+  it('gives a terminal no refresh token (it has its secret)', async () => {
+    const terminal = await central().enrolTerminal((await central().createCinema()).id);
+    const token = ok(await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: terminal.terminalId, secret: terminal.secret } }));
+    assert.equal(token.refreshToken, null);
+    assert.equal(token.refreshExpiresAt, null);
+  });
+
   it('stores passwords as scrypt hashes only', async () => {
     const { user, password } = await central().createUser(['operator']);
     const row = await central().platform.db('users').where({ id: user.id }).first();
@@ -158,7 +217,9 @@ describeCentral('login and sessions', (central) => {
     ok(await session.client.GET('/v1/auth/session'));
     const log = central().logLines.join('\n');
     assert.ok(log.includes('/v1/auth/login'), 'requests are logged');
-    for (const secret of [password, session.token, terminal.secret, terminal.token, central().platform.config.jwtSecret]) {
+    const refresh = ok(await central().client().POST('/v1/auth/login', { body: { username: user.username, password } })).refreshToken!;
+    ok(await central().client().POST('/v1/auth/refresh', { body: { refreshToken: refresh } }));
+    for (const secret of [password, session.token, terminal.secret, terminal.token, refresh, central().platform.config.jwtSecret]) {
       assert.ok(!log.includes(secret), `the log contains a secret (${secret.slice(0, 6)}…)`);
     }
   });

@@ -16,6 +16,7 @@ import { decoyPasswordHash, hashPassword, verifyPassword } from './passwords.ts'
 import { isHqRole } from './permissions.ts';
 import { sessionView, type Principal } from './principal.ts';
 import { secretMatches } from './secrets.ts';
+import { RefreshTokens, type IssuedRefreshToken } from './refresh-tokens.ts';
 
 type S = components['schemas'];
 
@@ -44,6 +45,16 @@ export const authMessages = defineMessages({
     type: 'invalid_data',
     en: 'Log in with no token or with a terminal token, not with another user\'s token.',
     'zh-CN': '登录时不带令牌或带终端令牌，不能使用其他用户的令牌。',
+  },
+  refresh_token_invalid: {
+    type: 'unauthorized',
+    en: 'This session has ended (logged out, expired or replaced); log in again.',
+    'zh-CN': '此登录会话已结束（已退出、已过期或已被替换），请重新登录。',
+  },
+  refresh_token_reused: {
+    type: 'unauthorized',
+    en: 'This refresh token was already used, so the session has been ended for safety; log in again.',
+    'zh-CN': '此刷新令牌已被使用过，为安全起见会话已结束，请重新登录。',
   },
   password_needs_user: {
     type: 'forbidden',
@@ -81,6 +92,10 @@ export const PasswordChange = specSchema<S['PasswordChange']>()(
   }),
 );
 
+export const RefreshRequest = specSchema<S['RefreshRequest']>()(
+  z.strictObject({ refreshToken: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters') }),
+);
+
 export const TerminalTokenRequest = specSchema<S['TerminalTokenRequest']>()(
   z.strictObject({ terminalId: id, secret: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters') }),
 );
@@ -90,10 +105,13 @@ export const authModule: CentralModule = {
   routes: ({ db, clock, audit, config, tokens, authenticator }) => {
     const users = new UserStore(db);
     const terminals = new TerminalStore(db);
-    const accessToken = async (token: string, session: S['Session']): Promise<S['AccessToken']> => ({
+    const refreshTokens = new RefreshTokens(db, clock, config.refreshTokenTtlSeconds);
+    const accessToken = (token: string, session: S['Session'], refresh: IssuedRefreshToken | null): S['AccessToken'] => ({
       accessToken: token,
       tokenType: 'Bearer',
       expiresIn: tokens.ttlSeconds,
+      refreshToken: refresh?.token ?? null,
+      refreshExpiresAt: refresh?.expiresAt ?? null,
       session,
     });
     /** Counts a wrong password; the last allowed one locks the account (and is audited). */
@@ -139,12 +157,15 @@ export const authModule: CentralModule = {
           if (user.disabledAt !== null) throw new CentralError(authMessages.account_disabled);
           const hq = user.roles.every(isHqRole);
           if (!hq && terminal?.cinemaId !== user.cinemaId) throw new CentralError(authMessages.login_needs_cinema_terminal);
-          if (user.failedLogins > 0 || user.lockedUntil !== null) {
-            await users.update(db, user.id, { failedLogins: 0, lockedUntil: null, updatedAt: isoTime(now) });
-          }
+          const refresh = await db.transaction(async (trx) => {
+            if (user.failedLogins > 0 || user.lockedUntil !== null) {
+              await users.update(trx, user.id, { failedLogins: 0, lockedUntil: null, updatedAt: isoTime(now) });
+            }
+            return refreshTokens.start(trx, user.id, terminal?.id ?? null);
+          });
           const fresh = { ...user, failedLogins: 0, lockedUntil: null };
           const token = await tokens.issue({ kind: 'user', userId: user.id, terminalId: terminal?.id ?? null });
-          return { status: 200, body: await accessToken(token, sessionView(authenticator.userPrincipal(fresh, terminal), now)) };
+          return { status: 200, body: accessToken(token, sessionView(authenticator.userPrincipal(fresh, terminal), now), refresh) };
         },
       }),
       defineRoute({
@@ -159,7 +180,42 @@ export const authModule: CentralModule = {
             throw new CentralError(authMessages.terminal_credentials_invalid);
           }
           const token = await tokens.issue({ kind: 'terminal', terminalId: terminal.id });
-          return { status: 200, body: await accessToken(token, sessionView(authenticator.terminalPrincipal(terminal), clock.now())) };
+          return { status: 200, body: accessToken(token, sessionView(authenticator.terminalPrincipal(terminal), clock.now()), null) };
+        },
+      }),
+      defineRoute({
+        path: '/v1/auth/refresh',
+        method: 'post',
+        permission: 'public',
+        rateLimited: true,
+        body: RefreshRequest,
+        handler: async ({ body }, { principal }) => {
+          const spent = await refreshTokens.spend(body.refreshToken);
+          if (spent.outcome === 'reused') {
+            await audit.record(db, principal, {
+              action: 'session.refresh_reused',
+              targetType: 'user',
+              targetId: spent.userId,
+              cinemaId: null,
+              details: { sessionId: spent.familyId },
+            });
+            throw new CentralError(authMessages.refresh_token_reused);
+          }
+          if (spent.outcome !== 'ok') throw new CentralError(authMessages.refresh_token_invalid);
+          const token = await tokens.issue({ kind: 'user', userId: spent.userId, terminalId: spent.terminalId });
+          // The same checks as any request: a disabled user or a revoked terminal gets no new token.
+          const session = await authenticator.authenticate(`Bearer ${token}`);
+          return { status: 200, body: accessToken(token, sessionView(session, clock.now()), spent.next) };
+        },
+      }),
+      defineRoute({
+        path: '/v1/auth/logout',
+        method: 'post',
+        permission: 'public',
+        body: RefreshRequest,
+        handler: async ({ body }) => {
+          await refreshTokens.end(body.refreshToken);
+          return { status: 204 };
         },
       }),
       defineRoute({

@@ -60,6 +60,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchange a refresh token for a new access token
+         * @description Each refresh token works once and is replaced by the one returned. Presenting a used one
+         *     again ends the whole login session (it may have been stolen). A disabled user or a revoked
+         *     terminal cannot refresh.
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a login session
+         * @description Revokes the session's refresh tokens. Answers 204 whether or not the token was known.
+         */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/session": {
         parameters: {
             query?: never;
@@ -741,9 +783,23 @@ export interface components {
             accessToken: string;
             /** @enum {string} */
             tokenType: "Bearer";
-            /** @description Seconds until the token expires. */
+            /** @description Seconds until the access token expires. */
             expiresIn: number;
+            /**
+             * @description For a user: exchange it at `POST /v1/auth/refresh` for a new access token (and a new
+             *     refresh token; each works once) until `refreshExpiresAt`, so a cashier logs in once a
+             *     shift. Null for a terminal, which authenticates again with its secret.
+             */
+            refreshToken: string | null;
+            /**
+             * Format: date-time
+             * @description When the login session ends for good (no refresh after it).
+             */
+            refreshExpiresAt: string | null;
             session: components["schemas"]["Session"];
+        };
+        RefreshRequest: {
+            refreshToken: string;
         };
         Session: {
             /**
@@ -1259,6 +1315,54 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["AccessToken"];
                 };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description A new access token and refresh token. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccessToken"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description The session can no longer be refreshed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             "4XX": components["responses"]["Error"];
         };

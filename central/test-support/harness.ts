@@ -164,9 +164,9 @@ export class TestCentral {
   }
 }
 
-/** The data of a successful openapi-fetch call; a failure throws with the API's error message. */
+/** The data of a successful openapi-fetch call (undefined for 204); a failure throws with the API's error. */
 export function ok<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.data !== undefined && result.response.ok) return result.data;
+  if (result.response.ok) return result.data as T;
   throw new Error(`${result.response.status} from ${result.response.url}: ${JSON.stringify(result.error)}`);
 }
 
