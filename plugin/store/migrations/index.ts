@@ -4,6 +4,7 @@
  */
 import type { Knex } from 'knex';
 import * as m001 from './001_initial.ts';
+import * as m002 from './002_redemption.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
 
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
+  '002_redemption': m002,
 };
 
 export const terminalMigrationSource: Knex.MigrationSource<string> = {

@@ -1,0 +1,55 @@
+/** The plugin's configuration, validated with zod when `activate` is called. */
+import { z } from 'zod';
+
+export const PluginConfig = z.object({
+  /** The terminal database file (`:memory:` only for throwaway tests). */
+  dbFile: z.string().min(1),
+  /** Who this terminal is: ids from enrolment, and the codes written on cards. */
+  terminal: z.object({
+    terminalId: z.string().min(1),
+    cinemaId: z.string().min(1),
+    /** The cinema's code within the chain (u16), written on cards as the last cinema. */
+    cinemaCode: z.number().int().min(0).max(0xffff),
+    /** The terminal's number within the cinema (u16), written on cards. */
+    terminalNumber: z.number().int().min(0).max(0xffff),
+    /** The chain (u16): cards of another chain are refused as not ours. */
+    chainId: z.number().int().min(0).max(0xffff),
+  }),
+  /**
+   * `host_operator`: the host's logged-in operator is mapped onto a local user (users.host_operator_id);
+   * `plugin_login`: users log in to CineCard with their own name and password.
+   */
+  userMode: z.enum(['host_operator', 'plugin_login']).default('host_operator'),
+  /** Forces the language; by default the host session's (which hosts default to zh-CN). */
+  locale: z.enum(['zh-CN', 'en']).optional(),
+  /** The cinema's time zone, for dates shown and expiry days. */
+  timeZone: z.string().min(1).default('Asia/Shanghai'),
+  /** The most uses one redemption may take. */
+  maxUsesPerRedemption: z.number().int().min(1).max(1000).default(20),
+  /** Central's base URL (`https://…/v1`); without it the terminal works offline only. */
+  centralUrl: z.string().url().optional(),
+  /** `terminal` (a cinema till) or `hq_station` (HQ making cards; its screens come with the management screens). */
+  mode: z.enum(['terminal', 'hq_station']).default('terminal'),
+});
+export type PluginConfigInput = z.input<typeof PluginConfig>;
+export type PluginConfig = z.output<typeof PluginConfig>;
+
+/** Parses a configuration, throwing one readable error that names every bad field. */
+export function parseConfig(input: unknown): PluginConfig {
+  const r = PluginConfig.safeParse(input);
+  if (!r.success) {
+    const where = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');
+    throw new TypeError(`invalid CineCard plugin configuration: ${where}`);
+  }
+  if (!isTimeZone(r.data.timeZone)) throw new TypeError(`invalid CineCard plugin configuration: timeZone: unknown time zone ${r.data.timeZone}`);
+  return r.data;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
