@@ -31,12 +31,17 @@ export const CentralConfigSchema = z.strictObject({
       maxFailedAttempts: z.number().int().min(1).max(100).default(5),
       lockoutSeconds: z.number().int().min(1).max(86_400).default(900),
       /** Per client address, over login, terminal-token and enrol. */
-      rateLimitMax: z.number().int().min(1).default(20),
+      rateLimitMax: z.number().int().min(1).default(60),
       rateLimitWindowSeconds: z.number().int().min(1).default(60),
     })
     .prefault({}),
   /** The fewest uses a card may carry (card types, batches, re-issues); the seed spec says 10. */
   minUsesPerCard: z.number().int().min(1).max(10_000).default(10),
+  /**
+   * Behind a reverse proxy (TLS terminated by nginx…): true, or the proxy's address(es), so client
+   * addresses — which the login rate limit counts by — come from X-Forwarded-For.
+   */
+  trustProxy: z.union([z.boolean(), z.string().min(1)]).default(false),
   bodyLimitBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**

@@ -267,3 +267,20 @@ describeCentral(
   },
   { permissions: { operator: ['cinemas.read', 'cinemas.manage'], terminal: ['cinemas.read'] } },
 );
+
+describeCentral(
+  'login rate limit behind a proxy',
+  (central) => {
+    it('counts each forwarded client address on its own', async () => {
+      const attempt = (ip: string) =>
+        fetch(`${central().url}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
+          body: JSON.stringify({ username: 'nobody', password: 'guess' }),
+        }).then((r) => r.status);
+      assert.deepEqual([await attempt('10.0.0.1'), await attempt('10.0.0.1'), await attempt('10.0.0.1')], [401, 401, 429]);
+      assert.equal(await attempt('10.0.0.2'), 401);
+    });
+  },
+  { trustProxy: true, login: { rateLimitMax: 2, rateLimitWindowSeconds: 600 } },
+);

@@ -64,6 +64,8 @@ export type RouteSpec<P extends ApiPath, M extends MethodOf<P>, R extends Requir
   readonly cinemaOf?: (input: Input<Operation<P, M>>) => string;
   /** Counts against the login rate limit (credential-guessing endpoints). */
   readonly rateLimited?: boolean;
+  /** A larger (or smaller) body limit than the service's `bodyLimitBytes`, e.g. for sync batches. */
+  readonly bodyLimitBytes?: number;
   readonly handler: (input: Input<Operation<P, M>>, ctx: RequestContext<R>) => Promise<ReplyOf<Operation<P, M>>>;
 } & InputSchemas<Operation<P, M>>;
 
@@ -76,6 +78,7 @@ export interface Route {
   readonly query?: z.ZodType | undefined;
   readonly body?: z.ZodType | undefined;
   readonly rateLimited?: boolean | undefined;
+  readonly bodyLimitBytes?: number | undefined;
   readonly cinemaOf?: ((input: never) => string) | undefined;
   readonly handler: (input: never, ctx: never) => Promise<{ status: number; body?: unknown }>;
 }

@@ -33,6 +33,7 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
   const options: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } } = {
     loggerInstance: platform.log,
     bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
     genReqId: () => newId(),
     exposeHeadRoutes: false,
     // Errors fastify meets before routing (a badly encoded URL) take the same path as the rest.
@@ -78,6 +79,7 @@ function registerRoute(app: FastifyInstance, platform: Platform, route: Route, c
     method: route.method.toUpperCase() as 'GET',
     url: fastifyPath(route.path),
     ...(route.rateLimited ? { onRequest: credentialLimit } : {}),
+    ...(route.bodyLimitBytes ? { bodyLimit: route.bodyLimitBytes } : {}),
     handler: async (request, reply) => {
       const authorization = request.headers.authorization;
       let principal: Principal | null = null;
