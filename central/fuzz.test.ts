@@ -46,8 +46,11 @@ describeCentral('fuzzing every operation', (central) => {
     const till = await c.enrolTerminal(cinema.id);
     knownIds.push(cinema.id, spare.terminalId, seller.user.id, manager.user.id);
     knownIds.push(...(await seedCardDomain(c, cinema.id)));
-    tokens.push(c.admin.token, c.admin.token, manager.token, till.token);
+    tokens.push(c.admin.token, c.admin.token, c.admin.token, c.admin.token, manager.token, till.token);
   });
+
+  /** Operations some fuzzed input got through (2xx): the inputs reach the handlers, not just validation. */
+  const succeeded = new Set<string>();
 
   for (const op of specOperations()) {
     it(`${op.operationId} (${op.method.toUpperCase()} ${op.path}): no 5xx, every answer as the spec says`, async function () {
@@ -95,6 +98,7 @@ describeCentral('fuzzing every operation', (central) => {
             ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
           });
           const text = await response.text();
+          if (response.ok) succeeded.add(op.operationId);
           assert.ok(response.status < 500, `${op.method.toUpperCase()} ${url} → ${response.status}: ${text}`);
           const pathname = new URL(`${central().url}${url}`).pathname;
           const problems = specValidator.check(op.method, pathname, response.status, response.headers.get('content-type'), text);
@@ -104,4 +108,10 @@ describeCentral('fuzzing every operation', (central) => {
       );
     });
   }
+
+  after(() => {
+    // How deep the fuzzing got (operations that need a secret — a password, a code — rarely succeed).
+    const all = specOperations().length;
+    console.log(`      fuzzed inputs got through (2xx) on ${succeeded.size} of ${all} operations`);
+  });
 });

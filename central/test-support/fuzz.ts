@@ -86,7 +86,10 @@ export function arbitraryFor(spec: OpenApiDocument, schemaOrRef: Schema, depth =
       const required: string[] = schema['required'] ?? [];
       const record: Record<string, fc.Arbitrary<unknown>> = {};
       for (const [name, sub] of Object.entries(properties)) record[name] = arbitraryFor(spec, sub, depth + 1);
-      return fc.record(record, { requiredKeys: required.filter((k) => k in record) });
+      const minProperties: number = schema['minProperties'] ?? 0;
+      return fc
+        .record(record, { requiredKeys: required.filter((k) => k in record) })
+        .filter((value) => Object.keys(value).length >= minProperties);
     }
   }
 }
@@ -110,5 +113,5 @@ export function fuzzValue(spec: OpenApiDocument, schema: Schema): fc.Arbitrary<u
     }
     return bad;
   });
-  return fc.oneof({ arbitrary: fitting, weight: 3 }, { arbitrary: broken, weight: 2 }, { arbitrary: junk, weight: 1 });
+  return fc.oneof({ arbitrary: fitting, weight: 5 }, { arbitrary: broken, weight: 2 }, { arbitrary: junk, weight: 1 });
 }
