@@ -3,6 +3,7 @@
  * authenticator and the audit log. Built once, in `createPlatform`; modules build their own stores
  * and services from it.
  */
+import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { CentralConfig } from './config.ts';
@@ -33,7 +34,13 @@ export interface Platform {
  */
 export interface CentralModule {
   readonly name: string;
+  /** The module's JSON operations, each one in `spec/openapi.yaml`. */
   routes(platform: Platform): readonly Route[];
+  /**
+   * What is not a JSON operation — a WebSocket endpoint, a timer, a LISTEN connection — set up once
+   * when the server is built, after every module's routes. Stop it in `app.addHook('onClose', …)`.
+   */
+  install?(app: FastifyInstance, platform: Platform): Promise<void> | void;
 }
 
 export function createPlatform(config: CentralConfig, log: Logger, clock: Clock = systemClock): Platform {

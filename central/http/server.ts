@@ -71,6 +71,7 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
       registerRoute(app, platform, route, credentialLimit);
     }
   }
+  for (const module of modules) await module.install?.(app, platform);
   return app;
 }
 
