@@ -65,6 +65,7 @@ export class CardDaemonClient {
       child.once('exit', (code) => reject(new Error(`card daemon exited (${code}) before it was ready`)));
     });
     this.ready.catch(() => {});
+    child.stdin!.on('error', () => {}); // EPIPE once it exited: requests reject through 'exit'
     createInterface({ input: child.stdout! }).on('line', (line) => {
       let msg: CardDaemonMessage;
       try {
@@ -90,6 +91,7 @@ export class CardDaemonClient {
   }
 
   request<T = unknown>(req: CardDaemonRequest, timeoutMs = 15_000): Promise<T> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.reject(new Error('card daemon is not running'));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -382,27 +384,24 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
   }
 }
 
-/** Resolves with the next session PRESENT on `readerName`, after running `act`. */
-export function nextPresentOn(reader: CardReader, readerName: string, act: () => unknown, timeoutMs = 5000): Promise<CardSession> {
-  return new Promise<CardSession>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`no card PRESENT on ${readerName} within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const sub = reader.onCardPresent((s) => {
-      if (s.reader !== readerName) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(s);
-    });
-    Promise.resolve()
-      .then(act)
-      .catch((e) => {
-        clearTimeout(timer);
-        sub.dispose();
-        reject(e);
+/** Runs `act` and resolves with the next session PRESENT on `readerName` once `act` has finished too. */
+export async function nextPresentOn(reader: CardReader, readerName: string, act: () => unknown, timeoutMs = 5000): Promise<CardSession> {
+  let sub: { dispose(): void } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const present = new Promise<CardSession>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no card PRESENT on ${readerName} within ${timeoutMs} ms`)), timeoutMs);
+      sub = reader.onCardPresent((s) => {
+        if (s.reader === readerName) resolve(s);
       });
-  });
+    });
+    present.catch(() => {}); // if act fails first, that is the error to report
+    await act();
+    return await present;
+  } finally {
+    clearTimeout(timer);
+    sub?.dispose();
+  }
 }
 
 /** Waits until `reader` lists `name`. */
@@ -484,5 +483,27 @@ export async function pcscFixture(lab: CardLab, options: PcscFixtureOptions = {}
       await lab.daemon.remove(slot).catch(() => {});
       reader.dispose();
     },
+  };
+}
+
+/**
+ * Starts a card lab for the enclosing mocha `describe` and stops it after; returns a getter. The
+ * start may wait for another test process's lab (the machine-wide lock), so its hook gets a
+ * timeout that covers the wait.
+ */
+export function useCardLab(options: CardLabOptions = {}): () => CardLab {
+  let lab: CardLab | undefined;
+  before(async function () {
+    this.timeout((options.lockWaitMs ?? 10 * 60_000) + 30_000);
+    lab = await startCardLab(options);
+  });
+  after(async function () {
+    this.timeout(30_000);
+    await lab?.stop();
+    lab = undefined;
+  });
+  return () => {
+    if (!lab) throw new Error('the card lab is not running (use it inside tests and hooks of the describe)');
+    return lab;
   };
 }

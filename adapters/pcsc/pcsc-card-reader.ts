@@ -52,6 +52,9 @@ export interface PcscCardReaderOptions {
 const PROBE_INTERVAL_MS = 100;
 const PROBE_ATTEMPTS = 100;
 
+/** Monitor errors that mean pcscd itself went away (pcsc-mini reports a shutdown as Shutdown/SystemCancelled). */
+const SERVICE_GONE = new Set(['CommError', 'NoService', 'Shutdown', 'SystemCancelled']);
+
 /** pcsc-mini error codes (its `Err.code`), mapped to the contract's closed set of kinds. */
 const ERROR_KINDS: Record<string, CardIoErrorKind> = {
   RemovedCard: 'card_removed',
@@ -304,7 +307,7 @@ export class PcscCardReader implements CardReader {
   private onClientError(client: Client, e: Err): void {
     if (client !== this.client) return;
     this.log('reader monitor failed', { code: e.code });
-    this.recycleClient(e.code === 'CommError' || e.code === 'NoService');
+    this.recycleClient(SERVICE_GONE.has(e.code));
   }
 
   private recycleClient(serviceDown: boolean): void {
@@ -380,11 +383,11 @@ export class PcscCardReader implements CardReader {
       let card: Card | undefined;
       const connecting = slot.reader.connect(CardMode.SHARED);
       try {
-        card = await withDeadline(connecting, this.timeoutMs);
+        card = await withDeadline(connecting, this.timeoutMs, this.disposal.signal);
         // Probing, connect alone proves nothing: pcscd still believes the old card is powered and
         // lets us in without asking the reader. A reset has to reach the card.
-        if (probing) await withDeadline(card.reconnect(CardMode.SHARED, CardDisposition.RESET), this.timeoutMs);
-        const state = await withDeadline(card.state(), this.timeoutMs);
+        if (probing) await withDeadline(card.reconnect(CardMode.SHARED, CardDisposition.RESET), this.timeoutMs, this.disposal.signal);
+        const state = await withDeadline(card.state(), this.timeoutMs, this.disposal.signal);
         if (!this.isCurrent(slot, counter)) {
           await disconnectQuietly(card);
           return;
@@ -398,7 +401,7 @@ export class PcscCardReader implements CardReader {
       } catch (e) {
         const err = toCardIoError(e);
         this.log('connect failed', { reader: slot.name, code: err.code ?? err.kind });
-        if (err.code === 'timeout') {
+        if (err.code === 'timeout' || err.code === 'disposed') {
           // The native call is still running: let go of its card whenever it comes back.
           void connecting.then((c) => disconnectQuietly(c), () => {});
         } else if (card) {
@@ -490,17 +493,25 @@ function stopClient(client: Client): void {
   }
 }
 
-/** Awaits a native call with a deadline; a call that misses it rejects `card_mute` (code `timeout`). */
-async function withDeadline<T>(native: Promise<T>, ms: number): Promise<T> {
+/**
+ * Awaits a native call with a deadline; a call that misses it rejects `card_mute` (code `timeout`).
+ * Disposal ends the wait at once, so no timer outlives the reader.
+ */
+async function withDeadline<T>(native: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   try {
     return await Promise.race([
       native,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new CardIoError('card_mute', `No answer within ${ms} ms.`, 'timeout')), ms);
+        onAbort = () => reject(new CardIoError('reader_gone', MESSAGES.reader_gone, 'disposed'));
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

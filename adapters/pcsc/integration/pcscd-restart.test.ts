@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { isCardIoError, type CardReader, type ReaderServiceState } from '../../card-reader.ts';
 import { PcscCardReader } from '../pcsc-card-reader.ts';
-import { nextPresentOn, pcscFixture, readerListed, startCardLab, type CardLab } from '../../../test-support/cardlab.ts';
+import { nextPresentOn, pcscFixture, readerListed, useCardLab, type CardLab } from '../../../test-support/cardlab.ts';
 import type { CardFixture } from '../../../test-support/card-fixture.ts';
 
 const GET_UID = Uint8Array.of(0xff, 0xca, 0x00, 0x00, 0x00);
@@ -27,16 +27,16 @@ function serviceBecomes(reader: CardReader, state: ReaderServiceState, timeoutMs
 
 describe('PcscCardReader survives pcscd being killed and started again', function () {
   this.timeout(60_000);
+  const labOf = useCardLab();
   let lab: CardLab;
   let fx: CardFixture & { readerName: string };
 
   before(async () => {
-    lab = await startCardLab();
+    lab = labOf();
     fx = await pcscFixture(lab, { restartDelayMs: { initial: 50, max: 500 } });
   });
   after(async () => {
     await fx?.dispose();
-    await lab?.stop();
   });
 
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
