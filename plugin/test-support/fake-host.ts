@@ -118,6 +118,11 @@ export class FakeHost {
     this.localeChanged.fire(locale);
   }
 
+  /** Listeners the plugin holds on the session and the sale (0 after a clean dispose). */
+  get listenerCount(): number {
+    return this.operatorChanged.listenerCount + this.localeChanged.listenerCount + this.saleChanged.listenerCount;
+  }
+
   /** Views open now, by id. */
   get openViews(): View[] {
     return [...this.open.values()].map((o) => o.view);
