@@ -176,8 +176,8 @@ export class RedemptionFlow implements Disposable {
     }
     const card = verdict.card;
     if (verdict.torn) notices.push({ tone: 'info', key: 'card.torn' });
-    const facts = await this.facts(card);
     const cardType = await this.cards.cardType(card.static.cardType);
+    const facts: CardFacts = { card, typeName: cardType?.name, date: this.date };
     const rules = await this.rules.rules(this.config.terminal.cinemaId);
     const sale = this.sale.current();
     const deductions = proposeDeductions(sale, rules, cardType?.cardTypeId ?? null);
