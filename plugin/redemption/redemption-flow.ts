@@ -55,6 +55,8 @@ interface Presence {
   /** The popup must stay after the card leaves: the cashier has to re-tap (unconfirmed write). */
   keepAfterRemoval: boolean;
   removed: boolean;
+  /** Set while the popup offers a deduction: what to re-offer when the sale changes. */
+  offer?: { readonly card: CardReadable; readonly notices: readonly Notice[] };
 }
 
 const isoDate = (tz: string) => {
@@ -93,6 +95,12 @@ export class RedemptionFlow implements Disposable {
   start(): void {
     this.subscriptions.add(this.reader.onCardPresent((s) => this.track(this.onPresent(s))));
     this.subscriptions.add(this.reader.onCardRemoved((e) => this.onRemoved(e.sessionId)));
+    // The basket changed under an open offer: pre-fill again from the new sale.
+    this.subscriptions.add(this.sale.onSaleChanged(() => {
+      for (const p of this.presences.values()) {
+        if (p.offer && p.shown && !p.busy) this.track(this.offer(p, p.offer.card, [...p.offer.notices]));
+      }
+    }));
   }
 
   /** Resolves when every tap being handled now has finished (tests, dispose). */
@@ -175,6 +183,7 @@ export class RedemptionFlow implements Disposable {
       return;
     }
     const card = verdict.card;
+    presence.offer = { card, notices: [...notices] };
     if (verdict.torn) notices.push({ tone: 'info', key: 'card.torn' });
     const cardType = await this.cards.cardType(card.static.cardType);
     const facts: CardFacts = { card, typeName: cardType?.name, date: this.date };
@@ -210,6 +219,7 @@ export class RedemptionFlow implements Disposable {
     }
     const actor = this.users.current;
     if (!can(actor, 'cards.redeem')) return; // logged out since the popup opened
+    presence.offer = undefined;
     const sale = this.sale.current();
     const deduction = proposeDeductions(sale, rules, cardTypeId)[consumption];
     const facts = await this.facts(card);

@@ -116,6 +116,15 @@ describe('redemption popup (fake host, in-process card)', () => {
     assert.equal(host.tenders[0]?.amountFen, 3000, 'concessions: uses × value per use, at most the lines');
   });
 
+  it('the sale changes under an open popup: the deduction is pre-filled again', async () => {
+    await start();
+    const { view } = await tap();
+    assert.ok(texts(view).includes(zh('redeem.no_sale')));
+    host.setSale({ ...sampleSale, tickets: [{ ...sampleSale.tickets[0]!, format: 'IMAX' }], concessions: [] });
+    const refreshed = await host.waitForView((v) => v.id === view.id && (field(v, 'uses') as { value: number }).value === 2);
+    assert.ok(!texts(refreshed).includes(zh('redeem.no_sale')));
+  });
+
   it('cancel: nothing written, and no popup again for this presence; a re-tap shows it again', async () => {
     await start();
     const { cardNo, view } = await tap();
