@@ -27,6 +27,10 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'SQLITE_BUSY', '57P01', '57P03', '53300'].includes(String(e.code)) ||
-    (typeof e.message === 'string' && e.message.startsWith('Knex: Timeout acquiring a connection'))
+    (typeof e.message === 'string' &&
+      (e.message.startsWith('Knex: Timeout acquiring a connection') ||
+        // node-postgres, when the server or the network drops a connection in use
+        e.message.includes('Connection terminated') ||
+        e.message.includes('Client has encountered a connection error')))
   );
 }
