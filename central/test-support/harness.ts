@@ -41,8 +41,6 @@ export interface TestUser {
 }
 
 export class TestCentral {
-  /** Every log line the service wrote (JSON), for tests about logging. */
-  readonly logLines: string[] = [];
   private counter = 0;
 
   private constructor(
@@ -52,10 +50,9 @@ export class TestCentral {
     /** The harness admin's password (`hq-root`). */
     readonly adminPassword: string,
     private readonly dropDatabase: () => Promise<void>,
-    logLines: string[],
-  ) {
-    this.logLines = logLines;
-  }
+    /** Every log line the service wrote (JSON), for tests about logging. */
+    readonly logLines: readonly string[],
+  ) {}
 
   static async start(database: TestDatabase, overrides: Partial<CentralConfigInput> = {}): Promise<TestCentral> {
     const scratch = await database.create();
