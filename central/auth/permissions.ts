@@ -81,9 +81,11 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
 };
 
 /**
- * What an enrolled terminal may do by itself, and adds to the user logged in on it. A terminal sells
- * (activates) cards of its own cinema: at the till the cashier is the host POS's operator, who need
- * not be a CineCard user (issue 3: "salesperson of that cinema, or that cinema's terminal").
+ * What an enrolled terminal may do by itself (no user logged in on it). A terminal sells (activates)
+ * cards of its own cinema: at the till the cashier is the host POS's operator, who need not be a
+ * CineCard user (issue 3: "salesperson of that cinema, or that cinema's terminal"). A user logged in
+ * on a terminal has their own roles' permissions, not the terminal's: a customer-query clerk on a
+ * till must not gain the right to sell from the machine they sit at.
  */
 export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'sync.upload', 'sync.pull'];
 
@@ -104,8 +106,10 @@ export function permissionTable(overrides: Partial<Record<Role | 'terminal', rea
   return { roles: { ...rolePermissions, ...roleOverrides }, terminal: terminal ?? terminalPermissions };
 }
 
+/** A terminal alone has the terminal's permissions; a user (on a terminal or not) has their roles'. */
 export function permissionsOf(table: PermissionTable, userRoles: readonly Role[], onTerminal: boolean): Set<Permission> {
-  const granted = new Set<Permission>(onTerminal ? table.terminal : []);
+  if (onTerminal && userRoles.length === 0) return new Set(table.terminal);
+  const granted = new Set<Permission>();
   for (const role of userRoles) for (const p of table.roles[role]) granted.add(p);
   return granted;
 }

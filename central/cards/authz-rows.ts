@@ -2,7 +2,7 @@
  * The card domain's rows of the authorization matrix (`central/authz-matrix.test.ts`), written by
  * hand from DESIGN §5 and issue 3. Each call makes its own card or rule first (as the HQ admin), so
  * every actor meets the same starting state. Cinema users and the terminal are all of cinema A; a
- * terminal's permissions (`cards.sell`, `sync.upload`) come with every user logged in on it.
+ * terminal alone may sell, a user logged in on it has only their own roles' permissions.
  */
 import { v7 } from 'uuid';
 import type { CentralClient, Schemas } from '../client/index.ts';
@@ -15,8 +15,8 @@ type Actor = MatrixRow['allowed'][number];
 
 const admins: Actor[] = ['admin', 'admin_on_terminal'];
 const principals: Actor[] = ['terminal', 'admin', 'admin_on_terminal', 'operator', 'statistician', 'manager', 'local_statistician', 'customer_query', 'salesperson'];
-/** Everyone on cinema A's terminal: the terminal's own permissions reach them. */
-const onTerminalA: Actor[] = ['terminal', 'admin_on_terminal', 'manager', 'local_statistician', 'customer_query', 'salesperson'];
+/** Who may sell at cinema A: its terminal by itself, and the cinema roles that sell. */
+const sellersAtA: Actor[] = ['terminal', 'admin_on_terminal', 'manager', 'salesperson'];
 
 const cardTypes = new WeakMap<MatrixFixtures, Promise<Schemas['CardType']>>();
 function cardType(f: MatrixFixtures): Promise<Schemas['CardType']> {
@@ -110,7 +110,7 @@ export const cardDomainRows: MatrixRow[] = [
   },
   {
     operationId: 'activateCard',
-    allowed: ['admin', ...onTerminalA],
+    allowed: ['admin', ...sellersAtA],
     scoped: true,
     call: async (c, t, f) => c.POST('/v1/cards/{cardNo}/activate', { ...card(await madeCard(f)), body: { cinemaId: f.cinemas[t].id, seq: 2 } }),
   },
@@ -173,9 +173,10 @@ export const cardDomainRows: MatrixRow[] = [
     call: async (c, _t, f) => c.GET('/v1/cards/{cardNo}/history', card(await soldCard(f, 'B'))),
   },
   {
-    // Only a terminal (or a user on it) uploads ops; the op is its cinema's, for a card of any cinema.
+    // Only a terminal uploads ops (its own credential, not a user's); the op is its cinema's, for a
+    // card of any cinema.
     operationId: 'recordLedgerOp',
-    allowed: onTerminalA,
+    allowed: ['terminal'],
     scoped: false,
     call: async (c, _t, f) => c.POST('/v1/ledger/ops', { body: redemption(await soldCard(f, 'B'), 3, 1, 9) }),
   },
