@@ -10,6 +10,7 @@ import type { CentralClient, Schemas } from './client/index.ts';
 import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from './test-support/harness.ts';
 import { specOperations } from './test-support/spec-validator.ts';
 import { cardDomainRows } from './cards/authz-rows.ts';
+import { syncRows } from './sync/authz-rows.ts';
 
 const actors = [
   'anonymous',
@@ -184,6 +185,7 @@ export const rows: MatrixRow[] = [
     call: (c, t, f) => c.GET('/v1/audit-log', { params: { query: { cinemaId: f.cinemas[t].id, limit: 5 } } }),
   },
   ...cardDomainRows,
+  ...syncRows,
 ];
 
 type Outcome = 'ok' | readonly [number, string];

@@ -50,6 +50,19 @@ export const CentralConfigSchema = z.strictObject({
    */
   permissions: z.partialRecord(z.enum([...roles, 'terminal']), z.array(z.enum(permissions))).optional(),
   tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** The sync hub (`spec/sync.md`). */
+  sync: z
+    .strictObject({
+      /** Blacklist a card when the shadow ledger raises a fraud alert on it (clone, replay, two UIDs). */
+      hotlistOnFraud: z.boolean().default(true),
+      /** Change-log rows older than this are pruned; a terminal behind them resets to a snapshot. */
+      retentionDays: z.number().int().min(1).max(3650).default(30),
+      /** WebSocket ping interval; a peer that misses a pong is dropped. */
+      pingIntervalMs: z.number().int().min(100).max(600_000).default(30_000),
+      /** A socket with more than this queued is skipped for pokes (a slow reader), not buffered. */
+      maxBufferedBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+    })
+    .prefault({}),
 });
 
 export type CentralConfig = z.output<typeof CentralConfigSchema>;

@@ -8,6 +8,7 @@ import { cardTypesModule } from './card-types/routes.ts';
 import { cardsModule } from './cards/routes.ts';
 import { ledgerModule } from './ledger/routes.ts';
 import { rulesModule } from './rules/routes.ts';
+import { syncModule } from './sync/routes.ts';
 import { authModule } from './auth/routes.ts';
 import { cinemasModule } from './cinemas/routes.ts';
 import { healthModule } from './health/routes.ts';
@@ -26,4 +27,5 @@ export const centralModules: readonly CentralModule[] = [
   cardsModule,
   ledgerModule,
   rulesModule,
+  syncModule,
 ];

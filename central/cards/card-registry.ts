@@ -9,6 +9,7 @@ import type { components } from '../client/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { requireCinema, type Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
+import { appendChanges, blacklistChange, cardChange } from '../sync/change-log.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
 import { type CardTypeStore, requireMinimumUses } from '../card-types/card-type-store.ts';
 import { type Card, type CardRow, cardView, lifeStateOf, lockCard, findCard } from './card-record.ts';
@@ -278,6 +279,9 @@ export class CardRegistry {
         cinemaId: updated.cinema_id ?? row.cinema_id,
         details: { ...details, from: row.state, to: updated.state, issueEpoch: updated.issue_epoch },
       });
+      // Terminals replicate the card (and the blacklist, first); last, as it takes the head lock.
+      const listedChanged = (updated.blacklisted_at === null) !== (row.blacklisted_at === null);
+      await appendChanges(trx, [...(listedChanged ? [blacklistChange(updated, now)] : []), cardChange(updated)], now);
       return cardView(updated);
     });
   }

@@ -6,6 +6,7 @@ import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
 import type { components, operations, paths } from './schema.ts';
 
 export type { components, operations, paths };
+export * from './sync-messages.ts';
 /** The API's schemas by name, e.g. `Schemas['Cinema']`. */
 export type Schemas = components['schemas'];
 export type CentralClient = Client<paths>;

@@ -719,6 +719,136 @@ export interface paths {
         patch: operations["updateRedemptionRule"];
         trace?: never;
     };
+    "/v1/sync/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a batch of the terminal's ops (at most 500)
+         * @description The outbox upload of `spec/sync.md`. The whole batch is applied in one transaction. Each op
+         *     gets a result: `applied`, `duplicate` (this `opId` with this `hash` was seen before),
+         *     `rejected` (parked with a reason — a conflict, an unknown card, an invalid op; never retry
+         *     it), or `deferred` (its `termSeq` is past `expectedSeq`: send again from `expectedSeq`).
+         *     The caller is the terminal (or a user on it); ops are its own. Device times are recorded,
+         *     never used for ordering; the skew is reported in the sync health.
+         */
+        post: operations["uploadSyncBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pull the change log after a cursor
+         * @description Items after `cursor` (data) and after `blacklistCursor` (the blacklist stream, always
+         *     answered first and in full up to `limit`), in id order; ids are allocated in commit order,
+         *     so `id > cursor` never skips a row. Items are full states: applying one twice is harmless.
+         *     A cursor older than the retention answers `reset: true`: fetch `/v1/sync/snapshot`.
+         */
+        get: operations["pullSyncChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The terminal's replica in full, by pages of cards
+         * @description The whole blacklist, the caller's cinema's redemption rules and a page of card states
+         *     (card numbers after `after`), with the cursors to continue pulling from. The cursors are
+         *     read before the data, so changes made meanwhile are pulled again (harmlessly).
+         */
+        get: operations["getSyncSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sync health per terminal (last seen, lag, pending ops, clock skew)
+         * @description HQ sees every terminal (or one cinema's with `cinemaId`); cinema staff see their cinema's.
+         */
+        get: operations["getSyncHealth"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/fraud-alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fraud alerts of the shadow ledger (clones, replays, one card number on two UIDs)
+         * @description Newest first. HQ sees all (or one cinema's); a cinema manager sees those raised by its cinema's ops.
+         */
+        get: operations["listFraudAlerts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/parked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Uploaded ops refused and parked, with the reason
+         * @description Newest first. HQ sees all (or one cinema's); cinema staff see their cinema's terminals'.
+         */
+        get: operations["listParkedOps"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1220,6 +1350,162 @@ export interface components {
         };
         RedemptionRuleList: {
             items: components["schemas"]["RedemptionRule"][];
+        };
+        /**
+         * @description One op as the terminal recorded it (`plugin/store/terminal-store.ts`). `hash` is the
+         *     terminal's content hash: the same `opId` with another hash is a conflict. `payload` is the
+         *     op's JSON exactly as hashed. Fields a kind needs and lacks make the op `rejected`
+         *     (`invalid_op`), not the batch.
+         */
+        SyncOp: {
+            opId: string;
+            termSeq: number;
+            terminalId: string;
+            cinemaId: string;
+            /** @description redeem, top_up, activate, renew, recycle, reissue, blacklist, unblacklist, rebuild */
+            kind: string;
+            cardNo: string;
+            cardSeq?: number | null;
+            /** @description The UID of the chip the op was written to. */
+            cardUid?: string | null;
+            operatorId?: string | null;
+            /** @enum {string|null} */
+            consumption?: "ticket" | "concession" | null;
+            uses?: number | null;
+            remainingAfter?: number | null;
+            deviceTime: string;
+            payload: string;
+            hash: string;
+        };
+        SyncBatch: {
+            ops: components["schemas"]["SyncOp"][];
+            /** @description The terminal's clock when it sent the batch (skew only). */
+            deviceTime: string;
+            /** @description Ops in the terminal's outbox (health). */
+            pendingOps?: number;
+            /** @description The terminal's change-log cursor (health). */
+            cursor?: number;
+        };
+        SyncOpResult: {
+            opId: string;
+            termSeq: number;
+            /** @enum {string} */
+            outcome: "applied" | "duplicate" | "rejected" | "deferred";
+            /** @description Why it was rejected: op_id_conflict, term_seq_reused, invalid_op, card_unknown, card_not_sold, seq_taken, wrong_terminal, not_recorded_online. */
+            reason: string | null;
+        };
+        SyncBatchResult: {
+            /** @description The next termSeq central expects from this terminal. */
+            expectedSeq: number;
+            results: components["schemas"]["SyncOpResult"][];
+            head: number;
+            blacklistVersion: number;
+            serverTime: components["schemas"]["Timestamp"];
+        };
+        /** @description A card as terminals replicate it. */
+        SyncCardState: {
+            cardNo: string;
+            uid: string;
+            cardTypeId: string;
+            state: string;
+            remainingUses: number;
+            appliedSeq: number;
+            issueEpoch: number;
+            expiresAt: string;
+            recycledReason: string | null;
+            recycledAt: string | null;
+            blacklisted: boolean;
+        };
+        SyncBlacklistEntry: {
+            cardNo: string;
+            listed: boolean;
+            reason: string | null;
+            at: string;
+        };
+        SyncRulesState: {
+            cinemaId: string;
+            version: number;
+            rules: components["schemas"]["RedemptionRule"][];
+        };
+        SyncChange: {
+            id: number;
+            /** @enum {string} */
+            entity: "card" | "blacklist" | "rules";
+            key: string;
+            card?: components["schemas"]["SyncCardState"];
+            blacklist?: components["schemas"]["SyncBlacklistEntry"];
+            rules?: components["schemas"]["SyncRulesState"];
+        };
+        SyncChanges: {
+            /** @description The cursor is older than the retention: fetch the snapshot. */
+            reset: boolean;
+            items: components["schemas"]["SyncChange"][];
+            blacklist: components["schemas"]["SyncChange"][];
+            cursor: number;
+            blacklistCursor: number;
+            head: number;
+            blacklistVersion: number;
+            hasMore: boolean;
+        };
+        SyncSnapshot: {
+            cursor: number;
+            blacklistCursor: number;
+            blacklist: components["schemas"]["SyncBlacklistEntry"][];
+            rules: components["schemas"]["SyncRulesState"];
+            cards: components["schemas"]["SyncCardState"][];
+            /** @description Ask again with `after` set to this for the next page of cards; null: done. */
+            nextAfter: string | null;
+        };
+        SyncTerminalHealth: {
+            terminalId: string;
+            cinemaId: string;
+            nextSeq: number;
+            opsReceived: number;
+            lastSeenAt: string | null;
+            lastUploadAt: string | null;
+            lastPullAt: string | null;
+            /** @description Terminal clock minus central's, at its last upload. */
+            clockSkewMs: number | null;
+            /** @description Ops the terminal reported still queued. */
+            pendingOps: number | null;
+            cursor: number | null;
+            /** @description Change-log items the terminal has not pulled yet (head − cursor). */
+            lag: number | null;
+        };
+        SyncHealth: {
+            head: number;
+            blacklistVersion: number;
+            terminals: components["schemas"]["SyncTerminalHealth"][];
+        };
+        FraudAlert: {
+            id: string;
+            cardNo: string;
+            /** @enum {string} */
+            kind: "seq_reused" | "seq_backwards" | "uid_mismatch";
+            opId: string;
+            otherOpId: string | null;
+            terminalId: string | null;
+            cinemaId: string | null;
+            detail: string;
+            raisedAt: string;
+            hotlistedAt: string | null;
+        };
+        FraudAlertList: {
+            items: components["schemas"]["FraudAlert"][];
+        };
+        ParkedOp: {
+            id: string;
+            opId: string;
+            terminalId: string;
+            termSeq: number;
+            reason: string;
+            detail: string | null;
+            parkedAt: string;
+            /** @description The op as uploaded (JSON). */
+            op: string;
+        };
+        ParkedOpList: {
+            items: components["schemas"]["ParkedOp"][];
         };
     };
     responses: {
@@ -2292,6 +2578,152 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RedemptionRule"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    uploadSyncBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncBatch"];
+            };
+        };
+        responses: {
+            /** @description Every op's outcome, the next `termSeq` central expects, and the change-log head. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncBatchResult"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    pullSyncChanges: {
+        parameters: {
+            query?: {
+                cursor?: number;
+                blacklistCursor?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next page of changes, or a reset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncChanges"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getSyncSnapshot: {
+        parameters: {
+            query?: {
+                after?: components["schemas"]["CardNo"];
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A snapshot page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncSnapshot"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getSyncHealth: {
+        parameters: {
+            query?: {
+                cinemaId?: components["schemas"]["Id"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per terminal that has synced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncHealth"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listFraudAlerts: {
+        parameters: {
+            query?: {
+                cinemaId?: components["schemas"]["Id"];
+                cardNo?: components["schemas"]["CardNo"];
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alerts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FraudAlertList"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listParkedOps: {
+        parameters: {
+            query?: {
+                cinemaId?: components["schemas"]["Id"];
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The parked ops. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ParkedOpList"];
                 };
             };
             "4XX": components["responses"]["Error"];

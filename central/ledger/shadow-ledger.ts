@@ -28,6 +28,7 @@ import { type CardRow, cardView, findCard, lifeStateOf, lockCard } from '../card
 import { transition } from '../cards/lifecycle.ts';
 import { cardMessages } from '../cards/messages.ts';
 import { ledgerMessages } from './messages.ts';
+import { appendChanges, cardChange } from '../sync/change-log.ts';
 
 type Schemas = components['schemas'];
 export type LedgerEntry = Schemas['LedgerEntry'];
@@ -58,7 +59,8 @@ export interface CardOp {
 
 export type Anomaly = 'balance_mismatch' | 'previous_issue' | 'card_blacklisted' | 'seq_behind';
 
-interface LedgerRow {
+/** A `ledger_entries` row. */
+export interface LedgerRow {
   op_id: string;
   card_no: string;
   seq: number;
@@ -248,6 +250,7 @@ export class ShadowLedger {
         const { card_no: _key, ...columns } = card;
         await trx('cards').where({ card_no: op.cardNo }).update(columns);
         if (after) await after();
+        await appendChanges(trx, [cardChange(card)], now);
         const entry = await trx<LedgerRow>('ledger_entries').where({ op_id: op.opId }).first();
         return { outcome: 'recorded' as const, entry: entryView(entry!), card: cardView(card) };
       });
@@ -352,25 +355,34 @@ export class ShadowLedger {
     }
   }
 
-  /** The card's state follows its balance: 0 left → recycled (exhausted); uses again → active. */
   private followBalance(card: CardRow, op: LedgerRow, now: string): CardRow {
-    const life = lifeStateOf(card);
-    if (card.remaining_uses === 0) {
-      const t = transition(life, 'exhaust');
-      if (t.ok) return { ...card, state: t.next.state, recycled_reason: t.next.recycledReason, recycled_at: now, recycled_cinema_id: op.cinema_id ?? card.cinema_id };
-    } else {
-      const t = transition(life, 'replenish');
-      if (t.ok) return { ...card, state: t.next.state, recycled_reason: null, recycled_at: null, recycled_cinema_id: null };
-    }
-    return card;
+    return followBalance(card, op.cinema_id, now);
   }
 
   private async epochOf(trx: Knex.Transaction, cardNo: string, seq: number): Promise<number> {
-    const issue = await trx('card_issues')
-      .where({ card_no: cardNo })
-      .andWhere('from_seq', '<=', seq)
-      .orderBy('epoch', 'desc')
-      .first('epoch');
-    return (issue as { epoch: number } | undefined)?.epoch ?? 1;
+    return issueEpochOf(trx, cardNo, seq);
   }
+}
+
+/** The card's state follows its balance: 0 left → recycled (exhausted); uses again → active. */
+export function followBalance(card: CardRow, opCinemaId: string | null, now: string): CardRow {
+  const life = lifeStateOf(card);
+  if (card.remaining_uses === 0) {
+    const t = transition(life, 'exhaust');
+    if (t.ok) return { ...card, state: t.next.state, recycled_reason: t.next.recycledReason, recycled_at: now, recycled_cinema_id: opCinemaId ?? card.cinema_id };
+  } else {
+    const t = transition(life, 'replenish');
+    if (t.ok) return { ...card, state: t.next.state, recycled_reason: null, recycled_at: null, recycled_cinema_id: null };
+  }
+  return card;
+}
+
+/** The issue (epoch) a seq of the card belongs to. */
+export async function issueEpochOf(trx: Knex.Transaction, cardNo: string, seq: number): Promise<number> {
+  const issue = await trx('card_issues')
+    .where({ card_no: cardNo })
+    .andWhere('from_seq', '<=', seq)
+    .orderBy('epoch', 'desc')
+    .first('epoch');
+  return (issue as { epoch: number } | undefined)?.epoch ?? 1;
 }

@@ -9,6 +9,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
+import { appendChanges } from '../sync/change-log.ts';
 import { ruleMessages } from './messages.ts';
 import { cardTypeMessages } from '../card-types/messages.ts';
 import type { CinemaStore } from '../cinemas/cinema-store.ts';
@@ -80,9 +81,9 @@ export class RedemptionRules {
   ) {}
 
   /** Highest priority first; ties by name. */
-  async list(cinemaId: string): Promise<RedemptionRule[]> {
-    await this.requireCinemaExists(this.db, cinemaId);
-    const rows = await this.db<RuleRow>('redemption_rules').where({ cinema_id: cinemaId }).orderBy([
+  async list(cinemaId: string, db: Knex = this.db): Promise<RedemptionRule[]> {
+    await this.requireCinemaExists(db, cinemaId);
+    const rows = await db<RuleRow>('redemption_rules').where({ cinema_id: cinemaId }).orderBy([
       { column: 'priority', order: 'desc' },
       { column: 'name' },
       { column: 'id' },
@@ -114,6 +115,7 @@ export class RedemptionRules {
       await this.requireCardType(trx, row.card_type_id);
       await trx('redemption_rules').insert(row);
       await this.audit.record(trx, actor, { action: 'redemption_rule.create', targetType: 'redemption_rule', targetId: row.id, cinemaId, details: { ...input } });
+      await this.publish(trx, cinemaId, now);
       return ruleView(row);
     });
   }
@@ -138,6 +140,7 @@ export class RedemptionRules {
       const { id: _id, ...columns } = row;
       await trx('redemption_rules').where({ id: ruleId }).update(columns);
       await this.audit.record(trx, actor, { action: 'redemption_rule.update', targetType: 'redemption_rule', targetId: ruleId, cinemaId, details: { changes: { ...patch } } });
+      await this.publish(trx, cinemaId, row.updated_at);
       return ruleView(row);
     });
   }
@@ -147,7 +150,14 @@ export class RedemptionRules {
       const before = await this.find(trx, cinemaId, ruleId);
       await trx('redemption_rules').where({ id: ruleId }).delete();
       await this.audit.record(trx, actor, { action: 'redemption_rule.delete', targetType: 'redemption_rule', targetId: ruleId, cinemaId, details: { before: ruleView(before) } });
+      await this.publish(trx, cinemaId, isoTime(this.clock.now()));
     });
+  }
+
+  /** The cinema's rules, whole, into the change log its terminals pull (last: it takes the head lock). */
+  private async publish(trx: Knex.Transaction, cinemaId: string, now: string): Promise<void> {
+    const rules = await this.list(cinemaId, trx);
+    await appendChanges(trx, [{ stream: 'data', entity: 'rules', key: cinemaId, cinemaId, payload: rules }], now);
   }
 
   private async find(trx: Knex, cinemaId: string, ruleId: string): Promise<RuleRow> {

@@ -1,0 +1,506 @@
+/**
+ * Batch ingest (DESIGN §4, `spec/sync.md` § Upload): a terminal's batch of ops applied in ONE
+ * transaction, each op exactly once.
+ *
+ * Per op, in `term_seq` order:
+ * - `termSeq` past the next expected one: this and the rest are `deferred` (the reply names the
+ *   expected seq; the terminal sends again from there).
+ * - an `opId` seen before: `duplicate` with the same hash, `rejected` (`op_id_conflict`, parked)
+ *   with another; a `termSeq` already used by another op id: `term_seq_reused`, parked.
+ * - otherwise the expected seq advances, and the op is checked (shape, terminal, card) and applied
+ *   to the shadow ledger, or parked with the reason. A parked op never blocks the queue.
+ *
+ * Shadow ledger, per card: the op at applied_seq + 1 is applied and pulls in any ops waiting right
+ * behind it; one further ahead waits (another terminal holds the gap); a seq the card already has
+ * is a clone or a replay (`seq_reused` at the card's latest seq, `seq_backwards` below it) and a
+ * chip UID other than the card's is `uid_mismatch` — each a fraud alert and, by policy
+ * (`sync.hotlistOnFraud`), a hotlisted card.
+ *
+ * The hot path reads per batch (terminal row, known op ids, the cards) and writes per op one
+ * ledger row; per card touched one card update and one change-log row (bulk statements, `bulk.ts`).
+ */
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import type { components } from '../client/schema.ts';
+import type { Principal } from '../auth/principal.ts';
+import { CentralError } from '../errors.ts';
+import { dialectOf } from '../store/database.ts';
+import { type Clock, isoTime, newId } from '../store/ids.ts';
+import type { CardRow } from '../cards/card-record.ts';
+import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
+import { insertRows, updateRows, type Column } from './bulk.ts';
+import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
+import { syncMessages } from './messages.ts';
+
+type S = components['schemas'];
+export type SyncBatch = S['SyncBatch'];
+export type SyncBatchResult = S['SyncBatchResult'];
+export type SyncOpResult = S['SyncOpResult'];
+export type FraudKind = S['FraudAlert']['kind'];
+
+export interface SyncPolicy {
+  /** Hotlist (blacklist) a card when a fraud alert is raised on it. */
+  readonly hotlistOnFraud: boolean;
+}
+
+/** The envelope every op must have for the batch to be read at all; the rest is checked per op. */
+const OpEnvelope = z.looseObject({
+  opId: z.string().min(1).max(64),
+  termSeq: z.number().int().min(1).max(2_000_000_000),
+});
+
+/** The batch as the route accepts it (each op's own fields are checked in {@link SyncIngest}). */
+export const SyncBatchBody = z.strictObject({
+  ops: z.array(OpEnvelope).max(500, 'at most 500 ops per batch'),
+  deviceTime: z.string().max(40),
+  pendingOps: z.number().int().min(0).optional(),
+  cursor: z.number().int().min(0).optional(),
+}) as unknown as z.ZodType<SyncBatch>;
+
+const int = z.number().int();
+const FullOp = z.strictObject({
+  opId: z.string().min(1).max(64),
+  termSeq: int.min(1).max(2_000_000_000),
+  terminalId: z.string().max(64),
+  cinemaId: z.string().max(64),
+  kind: z.enum(['redeem', 'top_up', 'activate', 'renew', 'recycle', 'reissue', 'blacklist', 'unblacklist', 'rebuild']),
+  cardNo: z.string().regex(/^[0-9]{4,20}$/),
+  cardSeq: int.min(1).max(2_000_000_000).nullable().optional(),
+  cardUid: z.string().max(20).nullable().optional(),
+  operatorId: z.string().max(64).nullable().optional(),
+  consumption: z.enum(['ticket', 'concession']).nullable().optional(),
+  uses: int.min(0).max(10_000).nullable().optional(),
+  remainingAfter: int.min(0).max(1_000_000).nullable().optional(),
+  deviceTime: z.string().max(40),
+  payload: z.string().max(8000),
+  hash: z.string().min(1).max(64),
+});
+type WireOp = z.infer<typeof FullOp>;
+
+const ledgerKinds = new Set(['redeem', 'top_up']);
+const lifecycleKinds = new Set(['activate', 'renew', 'recycle', 'reissue']);
+
+
+const ledgerColumns: readonly (Column & { name: keyof LedgerRow })[] = [
+  { name: 'op_id', pg: 'uuid' },
+  { name: 'card_no', pg: 'text' },
+  { name: 'seq', pg: 'int4' },
+  { name: 'kind', pg: 'text' },
+  { name: 'uses_delta', pg: 'int4' },
+  { name: 'remaining_after', pg: 'int4' },
+  { name: 'consumption_type', pg: 'text' },
+  { name: 'amount_fen', pg: 'int4' },
+  { name: 'cinema_id', pg: 'uuid' },
+  { name: 'terminal_id', pg: 'uuid' },
+  { name: 'user_id', pg: 'uuid' },
+  { name: 'cashier', pg: 'text' },
+  { name: 'occurred_at', pg: 'text' },
+  { name: 'recorded_at', pg: 'text' },
+  { name: 'content_hash', pg: 'text' },
+  { name: 'status', pg: 'text' },
+  { name: 'anomaly', pg: 'text' },
+  { name: 'issue_epoch', pg: 'int4' },
+];
+
+const cardColumns: readonly (Column & { name: keyof CardRow })[] = [
+  { name: 'applied_seq', pg: 'int4' },
+  { name: 'max_seq', pg: 'int4' },
+  { name: 'remaining_uses', pg: 'int4' },
+  { name: 'state', pg: 'text' },
+  { name: 'recycled_reason', pg: 'text' },
+  { name: 'recycled_at', pg: 'text' },
+  { name: 'recycled_cinema_id', pg: 'uuid' },
+  { name: 'blacklist_reason', pg: 'text' },
+  { name: 'blacklisted_at', pg: 'text' },
+  { name: 'updated_at', pg: 'text' },
+];
+
+interface Known {
+  readonly hash: string;
+  /** null: accepted (applied or kept); else the reason it was parked. */
+  readonly reason: string | null;
+}
+
+interface Alert {
+  readonly kind: FraudKind;
+  readonly op: WireOp;
+  readonly otherOpId: string | null;
+  readonly detail: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class SyncIngest {
+  constructor(
+    private readonly db: Knex,
+    private readonly clock: Clock,
+    private readonly policy: SyncPolicy,
+  ) {}
+
+  async upload(principal: Principal, batch: SyncBatch): Promise<SyncBatchResult> {
+    const terminal = principal.terminal;
+    if (!terminal || !principal.cinemaId) throw new CentralError(syncMessages.sync_needs_terminal);
+    const terminalId = terminal.id;
+    const cinemaId = principal.cinemaId;
+    const nowDate = this.clock.now();
+    const now = isoTime(nowDate);
+    const ops = [...batch.ops].sort((a, b) => a.termSeq - b.termSeq) as unknown as Record<string, unknown>[];
+
+    const { expectedSeq, results, position } = await this.db.transaction(async (trx) => {
+      const run = new BatchRun(trx, this.policy, terminalId, cinemaId, now);
+      const firstExpected = await run.lockTerminal();
+      let expected = firstExpected;
+      const known = await run.knownOps(ops.map((o) => o['opId'] as string));
+      const results: SyncOpResult[] = [];
+      const accepted: { op: WireOp; result: SyncOpResult }[] = [];
+
+      for (let i = 0; i < ops.length; i++) {
+        const raw = ops[i]!;
+        const opId = raw['opId'] as string;
+        const termSeq = raw['termSeq'] as number;
+        const hash = typeof raw['hash'] === 'string' ? raw['hash'] : '';
+        if (termSeq > expected) {
+          for (const rest of ops.slice(i)) results.push({ opId: rest['opId'] as string, termSeq: rest['termSeq'] as number, outcome: 'deferred', reason: null });
+          break;
+        }
+        const seen = known.get(opId);
+        if (termSeq < expected || seen) {
+          if (termSeq === expected) expected++;
+          const same = seen?.find((k) => k.hash === hash);
+          if (same) {
+            results.push({ opId, termSeq, outcome: same.reason === null ? 'duplicate' : 'rejected', reason: same.reason });
+          } else {
+            const reason = seen ? 'op_id_conflict' : 'term_seq_reused';
+            results.push(run.park(raw, reason, seen ? 'this op id was uploaded before with other content' : `term seq ${termSeq} was used by another op`));
+            remember(known, opId, hash, reason);
+          }
+          continue;
+        }
+        expected++;
+        const parsed = FullOp.safeParse(raw);
+        if (!parsed.success) {
+          const detail = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+          results.push(run.park(raw, 'invalid_op', detail));
+          remember(known, opId, hash, 'invalid_op');
+          continue;
+        }
+        const op = parsed.data;
+        if (op.terminalId !== terminalId || op.cinemaId !== cinemaId) {
+          results.push(run.park(raw, 'wrong_terminal', `the op names terminal ${op.terminalId} of cinema ${op.cinemaId}`));
+          remember(known, opId, hash, 'wrong_terminal');
+          continue;
+        }
+        const result: SyncOpResult = { opId, termSeq, outcome: 'applied', reason: null };
+        results.push(result);
+        accepted.push({ op, result });
+        remember(known, opId, hash, null);
+      }
+
+      await run.applyToLedger(accepted);
+      const position = await run.finish(expected, expected - firstExpected, batch, nowDate);
+      return { expectedSeq: expected, results, position };
+    });
+    return { expectedSeq, results, head: position.head, blacklistVersion: position.blacklistVersion, serverTime: now };
+  }
+}
+
+function remember(known: Map<string, Known[]>, opId: string, hash: string, reason: string | null): void {
+  const list = known.get(opId) ?? [];
+  list.push({ hash, reason });
+  known.set(opId, list);
+}
+
+/** One batch's transaction: what it read, and what it will write at the end. */
+class BatchRun {
+  private readonly ledgerRows: LedgerRow[] = [];
+  /** This batch's rows by card and seq (not yet in the database). */
+  private readonly batchRows = new Map<string, Map<number, LedgerRow>>();
+  /** Stored waiting rows this batch applied (status, maybe anomaly, to write back). */
+  private readonly promoted: LedgerRow[] = [];
+  private readonly parkedRows: unknown[][] = [];
+  private readonly miscRows: unknown[][] = [];
+  private readonly alerts: Alert[] = [];
+  private readonly cards = new Map<string, CardRow>();
+  private readonly touched = new Set<string>();
+  private readonly hotlisted = new Set<string>();
+
+  constructor(
+    private readonly trx: Knex.Transaction,
+    private readonly policy: SyncPolicy,
+    private readonly terminalId: string,
+    private readonly cinemaId: string,
+    private readonly now: string,
+  ) {}
+
+  /** Locks (creating) the terminal's row; returns the next expected term seq. */
+  async lockTerminal(): Promise<number> {
+    const { trx } = this;
+    await trx('sync_terminals')
+      .insert({ terminal_id: this.terminalId, cinema_id: this.cinemaId, next_seq: 1, ops_received: 0 })
+      .onConflict('terminal_id')
+      .ignore();
+    const q = trx('sync_terminals').where({ terminal_id: this.terminalId }).first<{ next_seq: number }>('next_seq');
+    const row = dialectOf(trx) === 'postgres' ? await q.forUpdate() : await q;
+    return row.next_seq;
+  }
+
+  /** Every earlier upload of these op ids: accepted ones (ledger or kept) and parked ones. */
+  async knownOps(opIds: readonly string[]): Promise<Map<string, Known[]>> {
+    const known = new Map<string, Known[]>();
+    if (opIds.length === 0) return known;
+    const uuids = opIds.filter((id) => UUID.test(id));
+    const { trx } = this;
+    // One after another: a transaction is one connection.
+    const ledger: { op_id: string; content_hash: string }[] =
+      uuids.length > 0 ? await trx('ledger_entries').whereIn('op_id', uuids).select('op_id', 'content_hash') : [];
+    const misc: { op_id: string; hash: string }[] = await trx('sync_misc_ops').whereIn('op_id', opIds).select('op_id', 'hash');
+    const parked: { op_id: string; hash: string; reason: string }[] = await trx('sync_parked').whereIn('op_id', opIds).select('op_id', 'hash', 'reason');
+    for (const r of ledger) remember(known, r.op_id, r.content_hash, null);
+    for (const r of misc) remember(known, r.op_id, r.hash, null);
+    for (const r of parked) remember(known, r.op_id, r.hash, r.reason);
+    return known;
+  }
+
+  park(raw: Record<string, unknown>, reason: string, detail: string | null): SyncOpResult {
+    const opId = String(raw['opId']);
+    const termSeq = Number(raw['termSeq']);
+    const hash = typeof raw['hash'] === 'string' ? raw['hash'].slice(0, 64) : '';
+    this.parkedRows.push([newId(), opId, this.terminalId, termSeq, hash, reason, detail, JSON.stringify(raw), this.now]);
+    return { opId, termSeq, outcome: 'rejected', reason };
+  }
+
+  async applyToLedger(accepted: readonly { op: WireOp; result: SyncOpResult }[]): Promise<void> {
+    const cardNos = [...new Set(accepted.filter((a) => ledgerKinds.has(a.op.kind) || lifecycleKinds.has(a.op.kind)).map((a) => a.op.cardNo))].sort();
+    if (cardNos.length > 0) {
+      // Locked in card-number order: two batches sharing cards cannot deadlock.
+      const q = this.trx<CardRow>('cards').whereIn('card_no', cardNos).orderBy('card_no');
+      const rows = dialectOf(this.trx) === 'postgres' ? await q.forUpdate() : await q;
+      for (const row of rows) this.cards.set(row.card_no, row);
+    }
+    for (const { op, result } of accepted) {
+      const reject = (reason: string, detail: string) => Object.assign(result, this.park(op, reason, detail));
+      if (!UUID.test(op.opId)) {
+        reject('invalid_op', 'opId must be a UUID');
+        continue;
+      }
+      if (!ledgerKinds.has(op.kind) && !lifecycleKinds.has(op.kind)) {
+        // Kept for the record (a blacklist request, a rebuild note): central acts on these through its API.
+        this.keep(op);
+        continue;
+      }
+      const card = this.cards.get(op.cardNo);
+      if (!card) {
+        reject('card_unknown', `card ${op.cardNo} is not registered`);
+        continue;
+      }
+      if (card.state === 'made') {
+        reject('card_not_sold', `card ${op.cardNo} has not been sold`);
+        continue;
+      }
+      if (op.cardSeq == null) {
+        reject('invalid_op', `a ${op.kind} op needs cardSeq`);
+        continue;
+      }
+      if (lifecycleKinds.has(op.kind)) {
+        // Sales, renewals, recycling and re-issues are recorded online by the registry at their
+        // seq; the terminal's own record of it is the same write.
+        const there = await this.opAt(op.cardNo, op.cardSeq);
+        if (there && there.kind === op.kind) this.keep(op);
+        else reject('not_recorded_online', `central has no ${op.kind} of card ${op.cardNo} at seq ${op.cardSeq}`);
+        continue;
+      }
+      if (op.uses == null || op.remainingAfter == null) {
+        reject('invalid_op', `a ${op.kind} op needs uses and remainingAfter`);
+        continue;
+      }
+      if (op.cardUid && op.cardUid.toUpperCase() !== card.uid) {
+        this.raise({ kind: 'uid_mismatch', op, otherOpId: null, detail: `card ${op.cardNo} is registered on chip ${card.uid}, the op was written to ${op.cardUid}` });
+      }
+      const taken = op.cardSeq <= card.max_seq ? await this.opAt(op.cardNo, op.cardSeq) : undefined;
+      if (taken) {
+        const kind: FraudKind = op.cardSeq < card.max_seq ? 'seq_backwards' : 'seq_reused';
+        this.raise({ kind, op, otherOpId: taken.op_id, detail: `card ${op.cardNo} already has op ${taken.op_id} at seq ${op.cardSeq} (its highest seq is ${card.max_seq})` });
+        reject('seq_taken', `card ${op.cardNo} already has an op at seq ${op.cardSeq}`);
+        continue;
+      }
+      await this.record(card, op);
+    }
+  }
+
+  private keep(op: WireOp): void {
+    this.miscRows.push([op.opId, this.terminalId, op.termSeq, op.kind, op.cardNo.slice(0, 32), op.hash, JSON.stringify(op), this.now]);
+  }
+
+  /** The ledger row at (card, seq): this batch's or a stored one. */
+  private async opAt(cardNo: string, seq: number): Promise<Pick<LedgerRow, 'op_id' | 'kind'> | undefined> {
+    const local = this.batchRows.get(cardNo)?.get(seq);
+    if (local) return local;
+    return this.trx<LedgerRow>('ledger_entries').where({ card_no: cardNo, seq }).first('op_id', 'kind');
+  }
+
+  private async record(card: CardRow, op: WireOp): Promise<void> {
+    const seq = op.cardSeq!;
+    const redeem = op.kind === 'redeem';
+    const row: LedgerRow = {
+      op_id: op.opId,
+      card_no: op.cardNo,
+      seq,
+      kind: redeem ? 'redeem' : 'topup',
+      uses_delta: redeem ? -op.uses! : op.uses!,
+      remaining_after: op.remainingAfter!,
+      consumption_type: redeem ? (op.consumption ?? null) : null,
+      amount_fen: amountOf(op.payload),
+      cinema_id: this.cinemaId,
+      terminal_id: this.terminalId,
+      user_id: null,
+      cashier: op.operatorId ?? null,
+      occurred_at: isoOrNow(op.deviceTime, this.now),
+      recorded_at: this.now,
+      content_hash: op.hash,
+      status: 'waiting',
+      anomaly: card.blacklisted_at !== null ? 'card_blacklisted' : null,
+      issue_epoch: card.issue_epoch,
+    };
+    if (seq < card.issue_from_seq) {
+      row.anomaly = 'previous_issue';
+      row.issue_epoch = await issueEpochOf(this.trx, op.cardNo, seq);
+    }
+    if (seq <= card.applied_seq) {
+      row.status = 'applied';
+      row.anomaly = 'seq_behind';
+    }
+    this.ledgerRows.push(row);
+    let local = this.batchRows.get(op.cardNo);
+    if (!local) this.batchRows.set(op.cardNo, (local = new Map()));
+    local.set(seq, row);
+    let next: CardRow = { ...card, max_seq: Math.max(card.max_seq, seq), updated_at: this.now };
+    if (seq === card.applied_seq + 1) next = await this.applyFrom(next, row);
+    this.cards.set(op.cardNo, next);
+    this.touched.add(op.cardNo);
+  }
+
+  /** Applies `first` and every op waiting right behind it (this batch's or stored), in seq order. */
+  private async applyFrom(card: CardRow, first: LedgerRow): Promise<CardRow> {
+    let current = card;
+    let row: LedgerRow | undefined = first;
+    // Stored waiting rows are read once, and only when some exist past this seq.
+    let stored: Map<number, LedgerRow> | undefined;
+    while (row) {
+      current = this.applyRow(current, row);
+      const seq: number = current.applied_seq + 1;
+      if (seq > current.max_seq) break;
+      row = this.batchRows.get(current.card_no)?.get(seq);
+      if (!row) {
+        stored ??= new Map(
+          (await this.trx<LedgerRow>('ledger_entries').where({ card_no: current.card_no, status: 'waiting' }).where('seq', '>=', seq)).map((r) => [r.seq, r]),
+        );
+        row = stored.get(seq);
+        if (row) this.promoted.push(row);
+      }
+    }
+    return current;
+  }
+
+  private applyRow(card: CardRow, row: LedgerRow): CardRow {
+    row.status = 'applied';
+    if (row.kind === 'redeem' || row.kind === 'topup') {
+      if (row.remaining_after !== card.remaining_uses + row.uses_delta && row.anomaly === null) row.anomaly = 'balance_mismatch';
+      let next: CardRow = { ...card, applied_seq: row.seq, remaining_uses: row.remaining_after };
+      if (row.seq >= next.issue_from_seq) next = followBalance(next, row.cinema_id, this.now);
+      return next;
+    }
+    return { ...card, applied_seq: row.seq, ...(row.kind === 'reissue' ? { remaining_uses: row.remaining_after } : {}) };
+  }
+
+  private raise(alert: Alert): void {
+    this.alerts.push(alert);
+    if (!this.policy.hotlistOnFraud) return;
+    const card = this.cards.get(alert.op.cardNo);
+    if (!card) return;
+    if (card.blacklisted_at === null) {
+      this.cards.set(card.card_no, { ...card, blacklisted_at: this.now, blacklist_reason: `fraud: ${alert.kind}`, updated_at: this.now });
+      this.hotlisted.add(card.card_no);
+    }
+    this.touched.add(card.card_no);
+  }
+
+  /** Writes everything, advances the terminal, appends the change log (last: it takes the head lock). */
+  async finish(expected: number, opsReceived: number, batch: SyncBatch, nowDate: Date): Promise<LogPosition> {
+    const { trx } = this;
+    await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
+    // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
+    for (const row of this.promoted) {
+      await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
+    }
+    const touched = [...this.touched].sort().map((no) => this.cards.get(no)!);
+    await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, cardColumns, touched.map((c) => [c.card_no, ...cardColumns.map((col) => c[col.name])]));
+    await insertRows(
+      trx,
+      'sync_parked',
+      [
+        { name: 'id', pg: 'uuid' }, { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' },
+        { name: 'hash', pg: 'text' }, { name: 'reason', pg: 'text' }, { name: 'detail', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'parked_at', pg: 'text' },
+      ],
+      this.parkedRows,
+    );
+    await insertRows(
+      trx,
+      'sync_misc_ops',
+      [
+        { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' }, { name: 'kind', pg: 'text' },
+        { name: 'card_no', pg: 'text' }, { name: 'hash', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'received_at', pg: 'text' },
+      ],
+      this.miscRows,
+    );
+    if (this.alerts.length > 0) {
+      await trx('fraud_alerts').insert(
+        this.alerts.map((a) => ({
+          id: newId(),
+          card_no: a.op.cardNo,
+          kind: a.kind,
+          op_id: a.op.opId,
+          other_op_id: a.otherOpId,
+          terminal_id: this.terminalId,
+          cinema_id: this.cinemaId,
+          detail: a.detail,
+          raised_at: this.now,
+          hotlisted_at: this.hotlisted.has(a.op.cardNo) ? this.now : null,
+        })),
+      );
+    }
+    const deviceMs = Date.parse(batch.deviceTime);
+    await trx('sync_terminals')
+      .where({ terminal_id: this.terminalId })
+      .update({
+        next_seq: expected,
+        ops_received: trx.raw('ops_received + ?', [opsReceived]),
+        last_seen_at: this.now,
+        last_upload_at: this.now,
+        ...(Number.isFinite(deviceMs) ? { device_time: new Date(deviceMs).toISOString(), clock_skew_ms: deviceMs - nowDate.getTime() } : {}),
+        ...(batch.pendingOps !== undefined ? { pending_ops: batch.pendingOps } : {}),
+        ...(batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
+      });
+    // Blacklist entries first: a terminal applies them before anything else in the same pull.
+    const entries: ChangeEntry[] = [
+      ...[...this.hotlisted].map((no) => blacklistChange(this.cards.get(no)!, this.now)),
+      ...touched.map(cardChange),
+    ];
+    return (await appendChanges(trx, entries, this.now)) ?? (await logPosition(trx));
+  }
+}
+
+function amountOf(payloadJson: string): number | null {
+  try {
+    const v = (JSON.parse(payloadJson) as Record<string, unknown> | null)?.['amountFen'];
+    return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000_000 ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Device time is informational; a malformed one is recorded as central's time of receipt. */
+function isoOrNow(deviceTime: string, now: string): string {
+  const ms = Date.parse(deviceTime);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : now;
+}
+
