@@ -1,0 +1,70 @@
+/**
+ * The till's sync status light. With a sync source (the plugin's sync service, wired by whoever
+ * starts the till) it shows online/offline and what is still to upload; without one it shows the
+ * terminal's local pending-ops count, polled — the ops wait in the outbox either way.
+ */
+import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
+import type { PluginHandle } from '../../plugin/activate.ts';
+
+export interface SyncStatus {
+  /** `online`: talking to central; `offline`: central unreachable; `local`: no sync configured. */
+  readonly link: 'online' | 'offline' | 'local';
+  /** Ops recorded here and not yet acknowledged by central. */
+  readonly pending: number;
+  /** When central last answered (ISO), if ever. */
+  readonly lastContact: string | null;
+}
+
+/** What the host reads from a sync service. */
+export interface SyncSource {
+  status(): Promise<Omit<SyncStatus, 'pending'> & { pending?: number }>;
+  readonly onChanged?: Event<void>;
+  dispose(): Promise<void> | void;
+}
+
+const POLL_MS = 1000;
+
+export class SyncIndicator {
+  private current: SyncStatus = { link: 'local', pending: 0, lastContact: null };
+  private readonly changed = new Emitter<void>();
+  private readonly timer: NodeJS.Timeout;
+  private readonly subscription: Disposable | undefined;
+  private busy = false;
+  readonly onChanged = this.changed.event;
+
+  constructor(private readonly plugin: PluginHandle, private readonly source: SyncSource | undefined) {
+    this.timer = setInterval(() => void this.refresh(), POLL_MS);
+    this.timer.unref();
+    this.subscription = source?.onChanged?.(() => void this.refresh());
+    void this.refresh();
+  }
+
+  get state(): SyncStatus {
+    return this.current;
+  }
+
+  async refresh(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      const s = this.source ? await this.source.status() : { link: 'local' as const, lastContact: null };
+      const pending = s.pending ?? (await this.plugin.store.pendingCount());
+      const next: SyncStatus = { link: s.link, pending, lastContact: s.lastContact };
+      if (JSON.stringify(next) !== JSON.stringify(this.current)) {
+        this.current = next;
+        this.changed.fire();
+      }
+    } catch {
+      // the database is closing: the light keeps its last state
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    clearInterval(this.timer);
+    this.subscription?.dispose();
+    this.changed.dispose();
+    await this.source?.dispose();
+  }
+}
