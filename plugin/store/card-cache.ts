@@ -45,6 +45,9 @@ interface CardRow {
 const iso = (unixSeconds: number) => new Date(unixSeconds * 1000).toISOString();
 
 export class CardCache {
+  /** Card types change rarely and every tap asks: kept in memory, refreshed by {@link putCardType}. */
+  private readonly types = new Map<number, CardType | undefined>();
+
   constructor(private readonly db: Knex) {}
 
   async card(cardNo: string, trx: Knex | Knex.Transaction = this.db): Promise<CachedCard | undefined> {
@@ -60,19 +63,30 @@ export class CardCache {
   }
 
   async cardType(code: number, trx: Knex | Knex.Transaction = this.db): Promise<CardType | undefined> {
+    if (this.types.has(code)) return this.types.get(code);
     const r = await trx('card_types').where({ code }).first<{ code: number; card_type_id: string; name: string; price_per_use_fen: number | null } | undefined>();
-    return r && { code: r.code, cardTypeId: r.card_type_id, name: r.name, pricePerUseFen: r.price_per_use_fen };
+    const type = r && { code: r.code, cardTypeId: r.card_type_id, name: r.name, pricePerUseFen: r.price_per_use_fen };
+    this.types.set(code, type);
+    return type;
   }
 
   async putCardType(t: CardType, trx: Knex | Knex.Transaction = this.db): Promise<void> {
+    this.types.delete(t.code);
     await trx('card_types')
       .insert({ code: t.code, card_type_id: t.cardTypeId, name: t.name, price_per_use_fen: t.pricePerUseFen })
       .onConflict('code')
       .merge();
+    this.types.delete(t.code);
   }
 
   async blacklist(cardNo: string, reason: string, at: string, trx: Knex | Knex.Transaction = this.db): Promise<void> {
     await trx('blacklist').insert({ card_no: cardNo, reason, listed_at: at }).onConflict('card_no').merge();
+  }
+
+  /** The blacklist, most recent first. */
+  async blacklistEntries(trx: Knex | Knex.Transaction = this.db): Promise<{ cardNo: string; reason: string | null; listedAt: string }[]> {
+    const rows = await trx('blacklist').orderBy('listed_at', 'desc').orderBy('card_no').select<{ card_no: string; reason: string | null; listed_at: string }[]>('*');
+    return rows.map((r) => ({ cardNo: r.card_no, reason: r.reason, listedAt: r.listed_at }));
   }
 
   async unblacklist(cardNo: string, trx: Knex | Knex.Transaction = this.db): Promise<void> {

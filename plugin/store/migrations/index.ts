@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import * as m001 from './001_initial.ts';
 import * as m002 from './002_redemption.ts';
+import * as m003 from './003_management.ts';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_redemption': m002,
+  '003_management': m003,
 };
 
 export const terminalMigrationSource: Knex.MigrationSource<string> = {
