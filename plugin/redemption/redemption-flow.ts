@@ -33,6 +33,7 @@ import { checkCard, problemMessage } from './card-check.ts';
 import {
   ACTION_CONFIRM, FIELD_CONSUMPTION, FIELD_USES, offerView, refusalView, resultView, writingView, type CardFacts, type Notice,
 } from './redemption-popup.ts';
+import { ReaderClaim } from './reader-claim.ts';
 import { defaultConsumption, proposeDeductions, tenderAmount, type Consumption, type RedemptionRule } from './redemption-rules.ts';
 
 /** What a redemption op carries beyond the common op fields (payload). */
@@ -42,6 +43,8 @@ interface RedeemPayload {
   readonly amountFen: number;
   readonly uid: string;
   readonly previousSeq: number;
+  /** Set when this redemption took the last use: the card goes on the recycling list. */
+  readonly recycle?: 'exhausted';
 }
 
 /** One card presence and its popup. */
@@ -86,6 +89,7 @@ export class RedemptionFlow implements Disposable {
     @inject(UserSessionToken) private readonly users: UserSession,
     @inject(TranslatorToken) private readonly i18n: Translator,
     @inject(PluginConfigToken) private readonly config: PluginConfig,
+    @inject(ReaderClaim) private readonly claim: ReaderClaim,
   ) {
     this.log = logger.child({ component: 'redemption' });
     this.date = isoDate(config.timeZone);
@@ -115,6 +119,7 @@ export class RedemptionFlow implements Disposable {
 
   private async onPresent(session: CardSession): Promise<void> {
     if (this.disposed) return;
+    if (this.claim.offer(session)) return; // a management screen has the reader
     // A new card on this reader replaces whatever popup an earlier card left open.
     for (const p of this.presences.values()) if (p.session.reader === session.reader) this.closePopup(p);
     const presence: Presence = { session, viewId: `cinecard.redeem.${session.id}`, shown: false, busy: false, keepAfterRemoval: false, removed: false };
@@ -238,6 +243,7 @@ export class RedemptionFlow implements Disposable {
       amountFen: sale ? tenderAmount(deduction, uses, rules, cardTypeId) : 0,
       uid: Buffer.from(card.uid).toString('hex').toUpperCase(),
       previousSeq: r.seq,
+      ...(next.remainingUses === 0 && { recycle: 'exhausted' as const }),
     };
     const journal = this.journal.forOp({
       draft: {

@@ -148,6 +148,7 @@ describe('redemption popup (fake host, in-process card)', () => {
     await plugin.settled();
     const [op] = await plugin.store.opsOfCard(String(cardNo));
     assert.equal(op?.remainingAfter, 0);
+    assert.equal(op?.payload?.recycle, 'exhausted', 'the op says the card goes on the recycling list');
     const cached = await new CardCache(plugin.store.db).card(String(cardNo));
     assert.equal(cached?.recycledReason, 'exhausted');
     const list = await new CardCache(plugin.store.db).awaitingRecycling(new Date(NOW_MS - 86_400_000).toISOString());
