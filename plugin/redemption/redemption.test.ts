@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InProcessCardReader } from '../../adapters/emulator/in-process-reader.ts';
+import { MifareClassic1k } from '../../adapters/emulator/mifare-classic.ts';
 import type { View } from '../../adapters/host-ui.ts';
 import { SoftwareCardKeys } from '../../adapters/keys/software-card-keys.ts';
 import { inProcessFixture, type CardFixture } from '../../test-support/card-fixture.ts';
@@ -195,6 +197,16 @@ describe('redemption popup (fake host, in-process card)', () => {
     img.image[12 * 16 + 5]! ^= 1; // and of copy B
     await fx.insert(img);
     await host.waitForView(hasText(zh('card.mac_invalid')));
+  });
+
+  it('a card that does not answer: the reader problem in plain words', async function () {
+    this.timeout(10_000);
+    await start();
+    const card = new MifareClassic1k(await makeCardImage(next++));
+    card.setFaults({ mute: true });
+    (fx.reader as InProcessCardReader).insert(card);
+    const view = await host.waitForView(hasText(zh('reader.card_mute')), 5000);
+    assert.equal(button(view, 'confirm'), undefined);
   });
 
   it('a torn card (one valid copy) is usable and says so', async () => {
