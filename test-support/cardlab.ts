@@ -204,7 +204,7 @@ async function takeLock(waitMs: number, log: (m: string) => void): Promise<void>
       log(`cardlab: waiting for process ${holder}, which is using pcscd`);
       told = true;
     }
-    await sleep(250);
+    await new Promise((r) => setTimeout(r, 250).unref()); // waiting alone does not keep the process alive
   }
 }
 
@@ -288,9 +288,13 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
     const argv = [...PDEATHSIG, cmd, ...args];
     return netns ? ['ip', ['netns', 'exec', netns, ...argv]] : [argv[0]!, argv.slice(1)];
   };
+  // What the lab starts does not keep this process alive: a test run that ends without stop()
+  // (a hook that timed out while the lab was still starting) exits, and the exit handler cleans up.
   const track = (c: ChildProcess) => {
     children.add(c);
     c.once('exit', () => children.delete(c));
+    c.unref();
+    for (const stream of [c.stdin, c.stdout, c.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
     return c;
   };
 
