@@ -204,7 +204,7 @@ async function takeLock(waitMs: number, log: (m: string) => void): Promise<void>
       log(`cardlab: waiting for process ${holder}, which is using pcscd`);
       told = true;
     }
-    await new Promise((r) => setTimeout(r, 250).unref()); // waiting alone does not keep the process alive
+    await sleep(250); // ref'd: a caller awaiting the lab must keep the process alive (mocha's own timers do not)
   }
 }
 
