@@ -10,7 +10,7 @@ type Suite = () => Promise<BenchRow[]>;
 /** Suites by name; each module is imported only when its suite runs. */
 const suites: Record<string, (() => Promise<Suite>) | { pending: string }> = {
   card: async () => (await import('./card.ts')).cardBench,
-  redeem: async () => (await import('./redeem.ts')).redeemBench,
+  redeem: async () => (await import('./redeem-browser.ts')).withBrowserRows((await import('./redeem.ts')).redeemBench),
   ingest: { pending: 'issue 5 (sync)' },
   push: { pending: 'issue 5 (sync)' },
   report: { pending: 'issue 7 (statistics)' },
