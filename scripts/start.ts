@@ -6,7 +6,8 @@
  * keeps the data: the chain is made once, the cards' contents live in ./data/cards.
  *
  * Environment: CINECARD_DATA_DIR (default ./data), PORT (central, default 8480), POS_PORT_A /
- * POS_PORT_B (the tills, default 8481 / 8482), POS_HOST (default 127.0.0.1).
+ * POS_PORT_B (the tills, default 8481 / 8482), POS_HOST (default 127.0.0.1), CINECARD_READER=pcsc
+ * (cinema A's till uses the PC/SC reader attached to this machine instead of the card panel).
  */
 import 'reflect-metadata';
 import { join, resolve } from 'node:path';
@@ -25,6 +26,7 @@ try {
     tillPorts: [port('POS_PORT_A', 8481), port('POS_PORT_B', 8482)],
     host: process.env['POS_HOST'] ?? '127.0.0.1',
     showCentralOutput: true,
+    reader: process.env['CINECARD_READER'] === 'pcsc' ? 'pcsc' : 'panel',
   });
   const [a, b] = demo.chain.terminals;
   const staff = (t: typeof a) => t.staff.map((s) => `${s.login} / ${s.password} (${s.name}, ${s.roles.join('+')})`).join('; ');

@@ -30,6 +30,8 @@ export interface DemoOptions {
   /** Tills listen here; default 127.0.0.1. */
   readonly host?: string;
   readonly showCentralOutput?: boolean;
+  /** `pcsc`: cinema A's till uses the PC/SC reader attached to this machine (B keeps the card panel). */
+  readonly reader?: 'panel' | 'pcsc';
   readonly logger?: Logger;
 }
 
@@ -64,7 +66,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSystem> {
           cinemaName: terminal.cinemaName,
           stationId: terminal.stationId,
           cashiers: terminal.staff,
-          reader: { kind: 'panel', wallet },
+          reader: options.reader === 'pcsc' && i === 0 ? { kind: 'pcsc' } : { kind: 'panel', wallet },
           logger: options.logger,
           plugin: {
             dbFile: join(options.dataDir, `terminal-${terminal.stationId}.sqlite`),
