@@ -485,7 +485,10 @@ class BatchRun {
       ...[...this.hotlisted].map((no) => blacklistChange(this.cards.get(no)!, this.now)),
       ...touched.map(cardChange),
     ];
-    return (await appendChanges(trx, entries, this.now)) ?? (await logPosition(trx));
+    const position = (await appendChanges(trx, entries, this.now)) ?? (await logPosition(trx));
+    // Fault tests kill the process here: everything written, nothing committed.
+    if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && this.ledgerRows.length > 0) process.kill(process.pid, 'SIGKILL');
+    return position;
   }
 }
 

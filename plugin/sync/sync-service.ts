@@ -1,0 +1,445 @@
+/**
+ * The terminal's sync (DESIGN §4, `spec/sync.md` § Terminal): uploads the outbox, pulls the change
+ * log into the terminal store, listens for pokes, and reports its state as an Event.
+ *
+ * - Upload: batches of ≤ 500 in term_seq order, one in flight; ops leave the outbox only once
+ *   central answered for them (applied, duplicate or rejected — a rejected op is parked centrally
+ *   and never retried, so it cannot wedge the queue). A failure backs off exponentially on the
+ *   uploader's own timer; a local write may `kick()` it sooner, but nothing depends on that.
+ * - Pull: pages of changes applied and the cursors saved in ONE local transaction, so a crash
+ *   in between replays the page (items are full states: replaying is harmless). A reset answer
+ *   replaces the replica from the snapshot, again in one transaction.
+ * - Pokes: a WebSocket to central; a poke past our cursor triggers a pull. Pulls also run every
+ *   60 s, so a lost poke (or a dead socket) costs latency, not data.
+ * - Several central URLs: a network failure moves to the next one (another instance).
+ */
+import type { Knex } from 'knex';
+import { WebSocket } from 'ws';
+import { createCentralClient, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas } from '../../central/client/index.ts';
+import { type Clock, systemClock } from '../../adapters/clock.ts';
+import { Emitter, type Event } from '../../adapters/lifecycle.ts';
+import { type Logger, silentLogger } from '../../adapters/logger.ts';
+import type { Op, TerminalStore } from '../store/terminal-store.ts';
+import { systemTimers, type SyncOptions, type SyncStatus, type Timers } from './sync-contract.ts';
+
+const CURSOR = 'sync.cursor';
+const BLACKLIST_CURSOR = 'sync.blacklist_cursor';
+
+/** A failed call to central: `network` (unreachable, 5xx) is retried on another URL. */
+class CentralCallError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+export function toWireOp(op: Op): Schemas['SyncOp'] {
+  return {
+    opId: op.opId,
+    termSeq: op.termSeq,
+    terminalId: op.terminalId,
+    cinemaId: op.cinemaId,
+    kind: op.kind,
+    cardNo: op.cardNo,
+    cardSeq: op.cardSeq ?? null,
+    cardUid: typeof op.payload?.['uid'] === 'string' ? (op.payload['uid'] as string) : null,
+    operatorId: op.operatorId ?? null,
+    consumption: op.consumption ?? null,
+    uses: op.uses ?? null,
+    remainingAfter: op.remainingAfter ?? null,
+    deviceTime: op.deviceTime,
+    payload: op.payloadJson,
+    hash: op.hash,
+  };
+}
+
+export class SyncService {
+  private readonly statusEmitter = new Emitter<SyncStatus>();
+  /** Fires whenever the sync state changes (pending count, success, offline). */
+  readonly onStatus: Event<SyncStatus> = this.statusEmitter.event;
+
+  private readonly timers: Timers;
+  private readonly batchSize: number;
+  private urlIndex = 0;
+  private started = false;
+  private disposed = false;
+
+  private uploadTimer: unknown;
+  private uploading: Promise<void> | undefined;
+  private uploadFailures = 0;
+  private pullTimer: unknown;
+  private pulling: Promise<void> | undefined;
+  private pullAgain = false;
+  private pullFailures = 0;
+
+  private socket: WebSocket | undefined;
+  private socketTimer: unknown;
+  private socketFailures = 0;
+
+  private state: SyncStatus = { pendingOps: 0, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
+
+  constructor(
+    private readonly store: TerminalStore,
+    private readonly options: SyncOptions,
+    private readonly clock: Clock = systemClock,
+    private readonly log: Logger = silentLogger,
+    timers: Timers = systemTimers,
+  ) {
+    if (options.centralUrls.length === 0) throw new Error('SyncService needs at least one central URL');
+    this.timers = timers;
+    this.batchSize = Math.min(500, options.batchSize ?? 500);
+  }
+
+  get status(): SyncStatus {
+    return this.state;
+  }
+
+  /** Starts uploading, pulling and listening; call once. */
+  start(): void {
+    if (this.started || this.disposed) return;
+    this.started = true;
+    void this.refreshStatus();
+    this.scheduleUpload(0);
+    this.schedulePull(0);
+    if (this.options.pokes !== false) this.connectSocket();
+  }
+
+  /** A local write happened: upload soon (the idle timer would get there anyway). */
+  kick(): void {
+    if (this.started && !this.disposed && !this.uploading) this.scheduleUpload(0);
+  }
+
+  /** Uploads everything pending and pulls to the head (tests, a "sync now" button). Throws if central is unreachable. */
+  async syncNow(): Promise<void> {
+    await this.uploading?.catch(() => {});
+    for (;;) {
+      const more = await this.uploadBatch();
+      if (!more) break;
+    }
+    await this.pulling?.catch(() => {});
+    await this.pullAll();
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.timers.clearTimeout(this.uploadTimer);
+    this.timers.clearTimeout(this.pullTimer);
+    this.timers.clearTimeout(this.socketTimer);
+    this.socket?.terminate();
+    this.socket = undefined;
+    await Promise.allSettled([this.uploading, this.pulling]);
+    this.statusEmitter.dispose();
+  }
+
+  // ── central ────────────────────────────────────────────────────────────────────────────────
+
+  private get baseUrl(): string {
+    return this.options.centralUrls[this.urlIndex % this.options.centralUrls.length]!;
+  }
+
+  private async client(): Promise<CentralClient> {
+    const baseUrl = this.baseUrl;
+    const token = await this.options.auth.token(baseUrl);
+    return createCentralClient(baseUrl, { token, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+  }
+
+  /** Runs a call; maps failures to {@link CentralCallError}, rotating URLs on network failures. */
+  private async call<T>(fn: (c: CentralClient) => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+    let result: { data?: T; error?: unknown; response: Response };
+    try {
+      result = await fn(await this.client());
+    } catch (error) {
+      if (error instanceof CentralCallError) throw error;
+      this.urlIndex++;
+      throw new CentralCallError(`central unreachable: ${(error as Error).message}`, null);
+    }
+    if (result.response.ok && result.data !== undefined) return result.data;
+    const status = result.response.status;
+    if (status === 401) this.options.auth.invalidate();
+    if (status >= 500) this.urlIndex++;
+    throw new CentralCallError(`central answered ${status}: ${JSON.stringify(result.error)}`, status);
+  }
+
+  // ── upload ─────────────────────────────────────────────────────────────────────────────────
+
+  private scheduleUpload(ms: number): void {
+    if (this.disposed || !this.started) return;
+    this.timers.clearTimeout(this.uploadTimer);
+    this.uploadTimer = this.timers.setTimeout(() => void this.runUpload(), ms);
+  }
+
+  private async runUpload(): Promise<void> {
+    if (this.disposed || this.uploading) return;
+    let next = this.options.idleCheckMs ?? 5000;
+    this.uploading = (async () => {
+      try {
+        const more = await this.uploadBatch();
+        this.uploadFailures = 0;
+        if (more) next = 0;
+      } catch (error) {
+        next = this.backoff(++this.uploadFailures);
+        this.failed(error);
+      }
+    })();
+    await this.uploading;
+    this.uploading = undefined;
+    this.scheduleUpload(next);
+  }
+
+  /** One batch; true if more may be waiting. */
+  private async uploadBatch(): Promise<boolean> {
+    const ops = await this.store.pendingOps(this.batchSize);
+    if (ops.length === 0) {
+      await this.refreshStatus();
+      return false;
+    }
+    const pending = await this.store.pendingCount();
+    const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
+    const result = await this.call((c) =>
+      c.POST('/v1/sync/batches', {
+        body: { ops: ops.map(toWireOp), deviceTime: new Date(this.clock.now()).toISOString(), pendingOps: pending, cursor },
+      }),
+    );
+    const answered = result.results.filter((r) => r.outcome !== 'deferred').map((r) => r.opId);
+    for (const r of result.results) {
+      if (r.outcome === 'rejected') this.log.warn({ opId: r.opId, termSeq: r.termSeq, reason: r.reason }, 'central parked an op');
+    }
+    await this.store.ack(answered);
+    // Central expects a seq below our oldest queued op: it lost ops we had (it was restored from a
+    // backup). Queue them again from the ops table, which keeps every op.
+    if (result.expectedSeq < ops[0]!.termSeq) await this.requeueFrom(result.expectedSeq);
+    this.succeeded(result.head);
+    if (result.head > this.state.cursor) this.schedulePull(0);
+    await this.refreshStatus();
+    return ops.length === this.batchSize || result.results.some((r) => r.outcome === 'deferred') || result.expectedSeq < ops[0]!.termSeq;
+  }
+
+  private async requeueFrom(termSeq: number): Promise<void> {
+    await this.store.write(async (trx) => {
+      await trx.raw(
+        'INSERT INTO outbox (op_id, term_seq) SELECT op_id, term_seq FROM ops WHERE term_seq >= ? AND op_id NOT IN (SELECT op_id FROM outbox)',
+        [termSeq],
+      );
+    });
+  }
+
+  // ── pull ───────────────────────────────────────────────────────────────────────────────────
+
+  private schedulePull(ms: number): void {
+    if (this.disposed || !this.started) return;
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.timers.clearTimeout(this.pullTimer);
+    this.pullTimer = this.timers.setTimeout(() => void this.runPull(), ms);
+  }
+
+  private async runPull(): Promise<void> {
+    if (this.disposed || this.pulling) return;
+    let next = this.options.pullIntervalMs ?? 60_000;
+    this.pulling = (async () => {
+      try {
+        await this.pullAll();
+        this.pullFailures = 0;
+      } catch (error) {
+        next = Math.min(next, this.backoff(++this.pullFailures));
+        this.failed(error);
+      }
+    })();
+    await this.pulling;
+    this.pulling = undefined;
+    if (this.pullAgain) {
+      this.pullAgain = false;
+      next = 0;
+    }
+    this.schedulePull(next);
+  }
+
+  /** Pulls pages until the head; a reset replaces the replica from the snapshot. */
+  private async pullAll(): Promise<void> {
+    const limit = this.options.pullLimit ?? 1000;
+    for (;;) {
+      const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
+      const blacklistCursor = Number((await this.store.getMeta(BLACKLIST_CURSOR)) ?? 0);
+      const page = await this.call((c) => c.GET('/v1/sync/changes', { params: { query: { cursor, blacklistCursor, limit } } }));
+      if (page.reset) {
+        await this.resetFromSnapshot();
+        continue;
+      }
+      await this.store.write(async (trx) => {
+        // The blacklist first: it is what a till must enforce soonest.
+        for (const change of [...page.blacklist, ...page.items]) await applyChange(trx, change, await this.cinemaId(trx));
+        this.options.beforeCursorSave?.();
+        await this.store.setMeta(CURSOR, String(page.cursor), trx);
+        await this.store.setMeta(BLACKLIST_CURSOR, String(page.blacklistCursor), trx);
+      });
+      this.state = { ...this.state, cursor: page.cursor };
+      this.succeeded(page.head);
+      if (!page.hasMore) return;
+    }
+  }
+
+  private async resetFromSnapshot(): Promise<void> {
+    const pages: Schemas['SyncSnapshot'][] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.call((c) => c.GET('/v1/sync/snapshot', { params: { query: { ...(after ? { after } : {}), limit: 2000 } } }));
+      pages.push(page);
+      after = page.nextAfter ?? undefined;
+    } while (after);
+    const first = pages[0]!;
+    await this.store.write(async (trx) => {
+      await trx('blacklist').del();
+      for (const entry of first.blacklist) await applyBlacklist(trx, entry);
+      const cinemaId = await this.cinemaId(trx);
+      if (first.rules.cinemaId === cinemaId) await applyRules(trx, first.rules);
+      for (const page of pages) for (const card of page.cards) await applyCard(trx, card);
+      await this.store.setMeta(CURSOR, String(first.cursor), trx);
+      await this.store.setMeta(BLACKLIST_CURSOR, String(first.blacklistCursor), trx);
+    });
+    this.log.info({ cursor: first.cursor }, 'replica reset from the snapshot');
+  }
+
+  private async cinemaId(trx: Knex.Transaction): Promise<string | undefined> {
+    return this.store.getMeta('cinema_id', trx);
+  }
+
+  // ── pokes ──────────────────────────────────────────────────────────────────────────────────
+
+  private connectSocket(): void {
+    if (this.disposed) return;
+    const baseUrl = this.baseUrl;
+    void this.options.auth
+      .token(baseUrl)
+      .then((token) => {
+        if (this.disposed) return;
+        const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + SYNC_SOCKET_PATH, { headers: { authorization: `Bearer ${token}` } });
+        this.socket = ws;
+        ws.on('open', () => (this.socketFailures = 0));
+        ws.on('message', (data) => {
+          const message = parseSyncMessage(String(data));
+          if (!message) return;
+          this.state = { ...this.state, head: Math.max(this.state.head, message.head) };
+          void this.store.getMeta(BLACKLIST_CURSOR).then((bl) => {
+            if (message.head > this.state.cursor || message.blacklistVersion > Number(bl ?? 0)) this.schedulePull(0);
+          });
+        });
+        ws.on('unexpected-response', () => this.options.auth.invalidate());
+        ws.on('error', () => {});
+        ws.on('close', () => {
+          if (this.socket !== ws || this.disposed) return;
+          this.socket = undefined;
+          this.urlIndex++;
+          this.socketTimer = this.timers.setTimeout(() => this.connectSocket(), this.backoff(++this.socketFailures));
+        });
+      })
+      .catch(() => {
+        this.urlIndex++;
+        this.socketTimer = this.timers.setTimeout(() => this.connectSocket(), this.backoff(++this.socketFailures));
+      });
+  }
+
+  // ── status ─────────────────────────────────────────────────────────────────────────────────
+
+  private backoff(failures: number): number {
+    const initial = this.options.backoffInitialMs ?? 1000;
+    const max = this.options.backoffMaxMs ?? 60_000;
+    const delay = Math.min(max, initial * 2 ** Math.min(failures - 1, 20));
+    return Math.round(delay / 2 + (Math.random() * delay) / 2);
+  }
+
+  private succeeded(head: number): void {
+    this.state = {
+      ...this.state,
+      offline: false,
+      lastError: null,
+      lastSuccessAt: new Date(this.clock.now()).toISOString(),
+      head: Math.max(this.state.head, head),
+    };
+    this.statusEmitter.fire(this.state);
+  }
+
+  private failed(error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.warn({ error: message }, 'sync attempt failed');
+    this.state = { ...this.state, offline: true, lastError: message };
+    this.statusEmitter.fire(this.state);
+  }
+
+  private async refreshStatus(): Promise<void> {
+    if (this.disposed) return;
+    const pendingOps = await this.store.pendingCount();
+    const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
+    if (pendingOps === this.state.pendingOps && cursor === this.state.cursor) return;
+    this.state = { ...this.state, pendingOps, cursor };
+    this.statusEmitter.fire(this.state);
+  }
+}
+
+// ── applying pulled items to the terminal store ──────────────────────────────────────────────
+
+async function applyChange(trx: Knex.Transaction, change: Schemas['SyncChange'], cinemaId: string | undefined): Promise<void> {
+  if (change.blacklist) await applyBlacklist(trx, change.blacklist);
+  else if (change.card) await applyCard(trx, change.card);
+  else if (change.rules && change.rules.cinemaId === cinemaId) await applyRules(trx, change.rules);
+}
+
+async function applyBlacklist(trx: Knex.Transaction, entry: Schemas['SyncBlacklistEntry']): Promise<void> {
+  if (entry.listed) {
+    await trx('blacklist').insert({ card_no: entry.cardNo, reason: entry.reason, listed_at: entry.at }).onConflict('card_no').merge();
+  } else {
+    await trx('blacklist').where({ card_no: entry.cardNo }).del();
+  }
+}
+
+/** Central's state of a card, unless this terminal has seen the card at a later seq itself. */
+async function applyCard(trx: Knex.Transaction, card: Schemas['SyncCardState']): Promise<void> {
+  await trx.raw(
+    `INSERT INTO cards (card_no, uid, card_type_id, state, remaining, expiry, issue_epoch, last_seq, recycled_reason, recycled_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (card_no) DO UPDATE SET uid = excluded.uid, card_type_id = excluded.card_type_id, state = excluded.state,
+       remaining = excluded.remaining, expiry = excluded.expiry, issue_epoch = excluded.issue_epoch, last_seq = excluded.last_seq,
+       recycled_reason = excluded.recycled_reason, recycled_at = excluded.recycled_at, updated_at = excluded.updated_at
+     WHERE cards.last_seq IS NULL OR cards.last_seq <= excluded.last_seq`,
+    [card.cardNo, card.uid, card.cardTypeId, card.state, card.remainingUses, card.expiresAt, card.issueEpoch, card.appliedSeq, card.recycledReason, card.recycledAt, new Date().toISOString()],
+  );
+}
+
+async function applyRules(trx: Knex.Transaction, rules: Schemas['SyncRulesState']): Promise<void> {
+  await trx.raw(
+    `INSERT INTO redemption_rules (cinema_id, version, rules) VALUES (?, ?, ?)
+     ON CONFLICT (cinema_id) DO UPDATE SET version = excluded.version, rules = excluded.rules WHERE redemption_rules.version <= excluded.version`,
+    [rules.cinemaId, rules.version, JSON.stringify(rules.rules)],
+  );
+}
+
+/** A {@link TerminalAuth} from the terminal's enrolment credential (`POST /v1/auth/terminal-token`). */
+export class TerminalCredentialAuth {
+  private cached: { token: string; url: string; until: number } | undefined;
+
+  constructor(
+    private readonly terminalId: string,
+    private readonly secret: string,
+    private readonly clock: Clock = systemClock,
+    private readonly fetchFn?: typeof fetch,
+  ) {}
+
+  async token(baseUrl: string): Promise<string> {
+    const now = this.clock.now();
+    if (this.cached && this.cached.url === baseUrl && this.cached.until > now) return this.cached.token;
+    const client = createCentralClient(baseUrl, this.fetchFn ? { fetch: this.fetchFn } : {});
+    const { data, response } = await client.POST('/v1/auth/terminal-token', { body: { terminalId: this.terminalId, secret: this.secret } });
+    if (!data) throw new CentralCallError(`terminal token refused: ${response.status}`, response.status);
+    // Renew a minute before it runs out.
+    this.cached = { token: data.accessToken, url: baseUrl, until: now + Math.max(0, data.expiresIn * 1000 - 60_000) };
+    return data.accessToken;
+  }
+
+  invalidate(): void {
+    this.cached = undefined;
+  }
+}
