@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends pcscd vsmartcard-vpcd iproute2 chromium >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends pcscd vsmartcard-vpcd iproute2 chromium fonts-wqy-microhei >/dev/null
 npm install --no-audit --no-fund
 npm run -s typecheck
 npm test
