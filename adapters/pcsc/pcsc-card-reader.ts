@@ -150,26 +150,47 @@ class PcscSession implements CardSession {
 
   private call<T>(op: (card: Card) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
     return this.queue.run(async () => {
-      if (!this.present) throw new CardIoError('card_removed', MESSAGES.card_removed);
-      if (this.poisoned || !this.card) throw new CardIoError('card_mute', 'The card stopped answering; take it away and tap it again.');
-      const card = this.card;
-      let timer: NodeJS.Timeout | undefined;
       try {
-        const native = op(card); // may throw synchronously (CardIsBusy, NoCardConnection)
-        this.inflight = native.catch(() => undefined);
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CardIoError('card_mute', `The card did not answer within ${timeoutMs} ms.`)), timeoutMs);
-        });
-        return await Promise.race([native, timeout, this.ending.promise]);
+        return await this.runNative(op, timeoutMs);
       } catch (e) {
         const err = toCardIoError(e);
-        if (err.kind === 'card_mute') this.poisoned = true;
-        else if (this.present) this.onFailure(this, err);
+        if (err.code === 'ResetCard' && this.present) {
+          // Another application reset the card: this handle must reconnect before anything else
+          // works, and the caller must authenticate again (the reset ended its MIFARE session).
+          try {
+            await this.runNative((card) => card.reconnect(CardMode.SHARED, CardDisposition.LEAVE), timeoutMs);
+          } catch (e2) {
+            this.fail(toCardIoError(e2));
+          }
+          throw new CardIoError('transmit_failed', 'Another application reset the card; authenticate again.', 'ResetCard', { cause: e });
+        }
+        this.fail(err);
         throw err;
-      } finally {
-        clearTimeout(timer);
       }
     });
+  }
+
+  private fail(err: CardIoError): void {
+    if (err.kind === 'card_mute') this.poisoned = true;
+    else if (this.present) this.onFailure(this, err);
+  }
+
+  /** One native call on the handle, with the timeout, ended early when the session ends. */
+  private async runNative<T>(op: (card: Card) => Promise<T>, timeoutMs: number): Promise<T> {
+    if (!this.present) throw new CardIoError('card_removed', MESSAGES.card_removed);
+    if (this.poisoned || !this.card) throw new CardIoError('card_mute', 'The card stopped answering; take it away and tap it again.');
+    const card = this.card;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const native = op(card); // may throw synchronously (CardIsBusy, NoCardConnection)
+      this.inflight = native.catch(() => undefined);
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CardIoError('card_mute', `The card did not answer within ${timeoutMs} ms.`)), timeoutMs);
+      });
+      return await Promise.race([native, timeout, this.ending.promise]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 
