@@ -1,0 +1,150 @@
+/**
+ * Central-side faults seen from a terminal: central killed mid-batch (a child process, SIGKILL
+ * inside the ingest transaction), and two central instances on one PostgreSQL with pokes fanned
+ * out by LISTEN/NOTIFY and the terminal moving to the other instance when its own goes away.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describeCentral, ok, TestCentral } from '../../../central/test-support/harness.ts';
+import { testDatabases } from '../../../central/test-support/databases.ts';
+import { startCentral, type RunningCentral } from '../../../central/service.ts';
+import { createLogger } from '../../../central/logging.ts';
+import { soldCards } from '../../../central/sync/test-ops.ts';
+import { eventually, SimTerminal, type SimCard } from './terminal-fixture.ts';
+
+const centralMain = fileURLToPath(new URL('../../../central/main.ts', import.meta.url));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describeCentral('central killed mid-batch', (central) => {
+  let child: ChildProcess | undefined;
+  afterEach(() => {
+    child?.kill('SIGKILL');
+    child = undefined;
+  });
+
+  /** `central serve` as a child on the harness's database, with the harness's JWT secret. */
+  async function spawnCentral(port: number, crash: boolean): Promise<ChildProcess> {
+    const { config } = central().platform;
+    // node itself (not the tsx wrapper), so a SIGKILL reaches the service and nothing is orphaned.
+    const proc = spawn(process.execPath, ['--import', 'tsx', centralMain, 'serve', '--no-migrate'], {
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        CINECARD_JWT_SECRET: config.jwtSecret,
+        CINECARD_DATA_DIR: config.dataDir,
+        CINECARD_LOG_LEVEL: 'silent',
+        ...(config.databaseUrl ? { DATABASE_URL: config.databaseUrl } : {}),
+        ...(crash ? { CINECARD_CRASH_POINT: 'sync.ingest.before_commit' } : { CINECARD_CRASH_POINT: '' }),
+      },
+      stdio: 'ignore',
+    });
+    await eventually(
+      async () => {
+        try {
+          return (await fetch(`http://127.0.0.1:${port}/v1/health`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'child central up',
+    );
+    return proc;
+  }
+
+  it('nothing of the batch survives the kill; the retry to the restarted central applies every op once', async function () {
+    this.timeout(60_000);
+    const c = central();
+    const cinemaId = (await c.createCinema('Crash cinema')).id;
+    const enrolled = await c.enrolTerminal(cinemaId);
+    const cards: SimCard[] = (await soldCards(c, cinemaId, 3, 100)).map((x) => ({ cardNo: x.cardNo, uid: x.uid, seq: 2, remaining: 100 }));
+    const t = await SimTerminal.open(enrolled);
+    try {
+      for (let i = 0; i < 20; i++) await t.redeem(cards[i % 3]!);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      child = await spawnCentral(port, true);
+      const exited = new Promise((resolve) => child!.once('exit', (_code, signal) => resolve(signal)));
+      await assert.rejects(t.sync([url]).syncNow());
+      assert.equal(await exited, 'SIGKILL');
+      const count = async () => Number((await c.platform.db('ledger_entries').where({ terminal_id: enrolled.terminalId }).count<{ n: number }[]>('* as n'))[0]!.n);
+      assert.equal(await count(), 0);
+      assert.equal(await t.store.pendingCount(), 20);
+
+      child = await spawnCentral(port, false);
+      await t.service!.syncNow();
+      assert.equal(await t.store.pendingCount(), 0);
+      assert.equal(await count(), 20);
+      for (const card of cards) {
+        const stored = ok(await c.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: card.cardNo } } }));
+        assert.equal(stored.remainingUses, card.remaining);
+      }
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+const postgres = testDatabases().find((d) => d.name === 'postgres')!;
+
+describe('two central instances on one PostgreSQL', function () {
+  this.timeout(60_000);
+  let a: TestCentral;
+  let b: RunningCentral;
+  const tills: SimTerminal[] = [];
+
+  before(async () => {
+    a = await TestCentral.start(postgres);
+    b = await startCentral({ ...a.platform.config, port: 0 }, { log: createLogger('silent'), migrate: false });
+  });
+  after(async () => {
+    for (const t of tills) await t.close();
+    await b?.close();
+    await a?.close();
+  });
+
+  it('fans pokes out through LISTEN/NOTIFY, and a terminal whose instance goes away carries on with the other', async () => {
+    const cinemaId = (await a.createCinema('Two instances')).id;
+    const cards: SimCard[] = (await soldCards(a, cinemaId, 2, 100)).map((x) => ({ cardNo: x.cardNo, uid: x.uid, seq: 2, remaining: 100 }));
+    // Terminal 1 listens on B; a blacklist change made through A reaches it by B's poke.
+    const t1 = await SimTerminal.open(await a.enrolTerminal(cinemaId));
+    tills.push(t1);
+    const s1 = t1.sync([b.url], { pokes: true, pullIntervalMs: 3_600_000 });
+    s1.start();
+    await eventually(() => (b.app.syncHub?.connections ?? 0) > 0 && s1.status.lastSuccessAt !== null, 5000, 't1 connected to B');
+    ok(await a.admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: cards[0]!.cardNo } }, body: { reason: 'lost' } }));
+    await eventually(async () => (await t1.store.db('blacklist').where({ card_no: cards[0]!.cardNo }).first()) !== undefined, 3000, 'poke via NOTIFY');
+
+    // Terminal 2 works against a standby instance A2 first; A2 goes away; it moves to B.
+    const a2 = await startCentral({ ...a.platform.config, port: 0 }, { log: createLogger('silent'), migrate: false });
+    const t2 = await SimTerminal.open(await a.enrolTerminal(cinemaId));
+    tills.push(t2);
+    const s2 = t2.sync([a2.url, b.url], { pokes: true, pullIntervalMs: 3_600_000, idleCheckMs: 20 });
+    s2.start();
+    await eventually(() => (a2.app.syncHub?.connections ?? 0) > 0 && s2.status.lastSuccessAt !== null, 5000, 't2 connected to A2');
+    await t2.redeem(cards[1]!);
+    await eventually(async () => (await t2.store.pendingCount()) === 0, 5000, 'upload to A2');
+    await a2.close();
+    await t2.redeem(cards[1]!);
+    await t2.redeem(cards[1]!);
+    await eventually(async () => (await t2.store.pendingCount()) === 0, 10_000, 'upload to B after A2 went away');
+    await eventually(() => (b.app.syncHub?.connections ?? 0) >= 2, 10_000, 't2 reconnected to B');
+    ok(await a.admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: cards[1]!.cardNo } }, body: { reason: 'lost' } }));
+    await eventually(async () => (await t2.store.db('blacklist').where({ card_no: cards[1]!.cardNo }).first()) !== undefined, 3000, 'poke via B');
+    const stored = ok(await a.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: cards[1]!.cardNo } } }));
+    assert.equal(stored.remainingUses, cards[1]!.remaining);
+  });
+});
