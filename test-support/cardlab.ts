@@ -264,7 +264,7 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
   const canNetns = isRoot() && hasIp();
   if (options.network === 'quickack' && !canNetns) throw new Error('cardlab: a quickack namespace needs root and iproute2');
   const useNetns = canNetns && options.network !== 'loopback';
-  const netns = useNetns ? `cardlab-${process.pid}` : undefined;
+  let netns = useNetns ? `cardlab-${process.pid}` : undefined;
   const children = new Set<ChildProcess>();
   let pcscd: ChildProcess | undefined;
   let pcscdLog = '';
@@ -336,10 +336,18 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
     if (netns) {
       deleteStaleNamespaces();
       spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
-      run('ip', ['netns', 'add', netns]);
-      run('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
-      for (const dst of ['127.0.0.0/8', '127.0.0.1']) {
-        run('ip', ['netns', 'exec', netns, 'ip', 'route', 'change', 'local', dst, 'dev', 'lo', 'proto', 'kernel', 'scope', 'host', 'src', '127.0.0.1', 'table', 'local', 'quickack', '1']);
+      try {
+        run('ip', ['netns', 'add', netns]);
+        run('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
+        for (const dst of ['127.0.0.0/8', '127.0.0.1']) {
+          run('ip', ['netns', 'exec', netns, 'ip', 'route', 'change', 'local', dst, 'dev', 'lo', 'proto', 'kernel', 'scope', 'host', 'src', '127.0.0.1', 'table', 'local', 'quickack', '1']);
+        }
+      } catch (e) {
+        // Root without CAP_SYS_ADMIN (an unprivileged container): the namespace is out of reach.
+        if (options.network === 'quickack') throw e;
+        spawnSync('ip', ['netns', 'del', netns], { stdio: 'ignore' });
+        netns = undefined;
+        log(`cardlab: no network namespace (${(e as Error).message.trim()}): the ordinary loopback, ~44 ms per APDU (reference §6)`);
       }
     } else if (!canNetns) {
       log('cardlab: not root or no `ip`: pcscd and the cards use the ordinary loopback, ~44 ms per APDU (reference §6)');
@@ -351,7 +359,14 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
     const [cmd, args] = inLab(process.execPath, ['--import', 'tsx', DAEMON, '--mute-hold-ms', String(options.muteHoldMs ?? 1500), ...(process.env.CARDLAB_DEBUG ? ['--trace'] : [])]);
     const child = track(spawn(cmd, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
     const daemon = new CardDaemonClient(child);
-    await daemon.ready;
+    // A deadline, and a ref'd timer while waiting: the daemon's pipes do not keep this process alive.
+    let readyTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      daemon.ready,
+      new Promise<never>((_, reject) => {
+        readyTimer = setTimeout(() => reject(new Error('the card daemon did not start within 30 s')), 30_000);
+      }),
+    ]).finally(() => clearTimeout(readyTimer));
 
     return {
       netns,
