@@ -207,6 +207,7 @@ export class SyncService {
     for (const r of result.results) {
       if (r.outcome === 'rejected') this.log.warn({ opId: r.opId, termSeq: r.termSeq, reason: r.reason }, 'central parked an op');
     }
+    if (this.disposed && this.started) return false;
     await this.store.ack(answered);
     // Central expects a seq below our oldest queued op: it lost ops we had (it was restored from a
     // backup). Queue them again from the ops table, which keeps every op.
@@ -270,6 +271,7 @@ export class SyncService {
         await this.resetFromSnapshot();
         continue;
       }
+      if (this.disposed && this.started) return;
       await this.store.write(async (trx) => {
         // The blacklist first: it is what a till must enforce soonest.
         for (const change of [...page.blacklist, ...page.items]) await applyChange(trx, change, await this.cinemaId(trx));
