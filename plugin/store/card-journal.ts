@@ -48,6 +48,13 @@ function toPending(r: JournalRow): PendingCardWrite {
 }
 
 export class TerminalCardJournal {
+  /**
+   * Card numbers with a journal row, loaded once: every tap asks and almost every answer is "none",
+   * so a tap costs no query. Only this class writes `card_journal`; a row another process left (a
+   * crashed terminal) is in the table when this index is loaded.
+   */
+  private pendingCards: Promise<Set<string>> | undefined;
+
   constructor(
     private readonly store: TerminalStore,
     private readonly cards: CardCache,
@@ -90,6 +97,7 @@ export class TerminalCardJournal {
         created_at: new Date(this.now()).toISOString(),
       } satisfies JournalRow);
     });
+    (await this.index()).add(String(pending.cardNumber));
     crashPoint('card_write.after_begin');
   }
 
@@ -100,13 +108,15 @@ export class TerminalCardJournal {
    */
   async complete(pending: PendingCardWrite): Promise<Op> {
     crashPoint('card_write.after_read_back');
-    return this.store.write(async (trx) => {
+    const op = await this.store.write(async (trx) => {
       const row = await this.take(pending, trx);
       const journalled = JSON.parse(row.op) as JournalledOp;
-      const op = await this.store.appendOp(trx, journalled.draft);
-      await this.cards.applyWrite(trx, pending, op, journalled.cardTypeCode);
-      return op;
+      const recorded = await this.store.appendOp(trx, journalled.draft);
+      await this.cards.applyWrite(trx, pending, recorded, journalled.cardTypeCode);
+      return recorded;
     });
+    (await this.index()).delete(String(pending.cardNumber));
+    return op;
   }
 
   /** The write is known not to be on the card: forget it; nothing was deducted. */
@@ -114,11 +124,24 @@ export class TerminalCardJournal {
     await this.store.write(async (trx) => {
       await this.take(pending, trx);
     });
+    (await this.index()).delete(String(pending.cardNumber));
   }
 
   async pendingFor(cardNumber: bigint): Promise<PendingCardWrite | undefined> {
+    if (!(await this.index()).has(String(cardNumber))) return undefined;
     const r = await this.row(cardNumber, this.store.db);
     return r && toPending(r);
+  }
+
+  private index(): Promise<Set<string>> {
+    this.pendingCards ??= this.store.db('card_journal')
+      .select<{ card_no: string }[]>('card_no')
+      .then((rows) => new Set(rows.map((r) => r.card_no)))
+      .catch((e: unknown) => {
+        this.pendingCards = undefined; // ask the database again next time
+        throw e;
+      });
+    return this.pendingCards;
   }
 
   /** The op a pending write will record when it lands (for telling the cashier what it was). */
