@@ -35,7 +35,9 @@ import { LocalUsers, UserSession } from './auth/user-session.ts';
 import { MifareClassicProfile } from './card/mifare-classic-profile.ts';
 import { parseConfig, type PluginConfig, type PluginConfigInput } from './config.ts';
 import { Translator } from './i18n/translator.ts';
+import { ReaderClaim } from './redemption/reader-claim.ts';
 import { RedemptionFlow } from './redemption/redemption-flow.ts';
+import { CentralLink } from './screens/central-link.ts';
 import { registerScreens, screenClasses, type PluginScreen } from './screens/index.ts';
 import { CardCache } from './store/card-cache.ts';
 import { TerminalCardJournal } from './store/card-journal.ts';
@@ -82,7 +84,7 @@ export interface PluginHandle {
 export const REGISTRATIONS: readonly InjectionToken<unknown>[] = [
   CardReader, CardKeys, HostUi, HostSession, HostSale, Clock, Logger,
   PluginConfigToken, TerminalStoreToken, CardProfileToken, CardJournalToken, CardCacheToken, RuleStoreToken, LocalUsersToken,
-  UserSessionToken, TranslatorToken, RedemptionFlow,
+  UserSessionToken, TranslatorToken, RedemptionFlow, ReaderClaim, CentralLink,
 ];
 
 function requireAdapters(host: PluginHost): void {
@@ -126,6 +128,8 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     c.register(TranslatorToken, { useClass: Translator }, { lifecycle: Lifecycle.ContainerScoped });
     c.register(UserSessionToken, { useClass: UserSession }, { lifecycle: Lifecycle.ContainerScoped });
     c.register(RedemptionFlow, { useClass: RedemptionFlow }, { lifecycle: Lifecycle.ContainerScoped });
+    c.register(ReaderClaim, { useClass: ReaderClaim }, { lifecycle: Lifecycle.ContainerScoped });
+    c.register(CentralLink, { useClass: CentralLink }, { lifecycle: Lifecycle.ContainerScoped });
 
     const users = disposables.add(c.resolve(UserSessionToken));
     await users.ready;

@@ -22,6 +22,14 @@ interface UserRow {
   roles: string;
   host_operator_id: string | null;
   updated_at: string;
+  disabled_at?: string | null;
+}
+
+/** A local user as the users screen lists them. */
+export interface LocalUser extends Actor {
+  readonly username: string;
+  readonly hostOperatorId: string | null;
+  readonly disabled: boolean;
 }
 
 const SCRYPT = { N: 16384, r: 8, p: 1 } as const;
@@ -77,14 +85,29 @@ export class LocalUsers {
       .merge();
   }
 
+  /** Every local user, enabled or not, by username. */
+  async list(): Promise<LocalUser[]> {
+    const rows = await this.db('users').orderBy('username').select<UserRow[]>('*');
+    return rows.map((r) => ({ ...toActor(r), username: r.username, hostOperatorId: r.host_operator_id, disabled: !!r.disabled_at }));
+  }
+
+  /** A disabled user can neither log in nor be mapped from the host; their ops keep naming them. */
+  async setDisabled(userId: string, disabled: boolean): Promise<void> {
+    await this.db('users').where({ user_id: userId }).update({ disabled_at: disabled ? new Date(this.now()).toISOString() : null, updated_at: new Date(this.now()).toISOString() });
+  }
+
+  async setRoles(userId: string, roles: readonly Role[]): Promise<void> {
+    await this.db('users').where({ user_id: userId }).update({ roles: JSON.stringify(roles), updated_at: new Date(this.now()).toISOString() });
+  }
+
   async byHostOperator(operatorId: string): Promise<Actor | undefined> {
-    const r = await this.db('users').where({ host_operator_id: operatorId }).first<UserRow | undefined>();
+    const r = await this.db('users').where({ host_operator_id: operatorId }).whereNull('disabled_at').first<UserRow | undefined>();
     return r && toActor(r);
   }
 
   /** The user if `password` is theirs; undefined otherwise (unknown user or wrong password alike). */
   async authenticate(username: string, password: string): Promise<Actor | undefined> {
-    const r = await this.db('users').where({ username }).first<UserRow | undefined>();
+    const r = await this.db('users').where({ username }).whereNull('disabled_at').first<UserRow | undefined>();
     if (!r?.password_hash) return undefined;
     return (await verifyPassword(password, r.password_hash)) ? toActor(r) : undefined;
   }

@@ -3,10 +3,27 @@
  * blacklist, recycle list, re-issue, history, users, rules, HQ station …), each implementing
  * {@link PluginScreen}. Add a class here and it is registered, permission-checked and disposed.
  */
+import { LoginScreen, RulesScreen, UsersScreen } from './admin-screens.ts';
+import { ReissueCardScreen, RenewCardScreen, SellCardScreen, TopUpCardScreen } from './card-screens.ts';
+import { ChangeCardTypeScreen, MakeCardsScreen } from './hq-screens.ts';
+import { BlacklistScreen, CardHistoryScreen, RecycleListScreen } from './list-screens.ts';
 import type { PluginScreen } from './plugin-screen.ts';
 
 export type ScreenClass = new (...args: never[]) => PluginScreen;
 
-export const screenClasses: readonly ScreenClass[] = [];
+export const screenClasses: readonly ScreenClass[] = [
+  LoginScreen,
+  SellCardScreen,
+  RenewCardScreen,
+  BlacklistScreen,
+  RecycleListScreen,
+  ReissueCardScreen,
+  CardHistoryScreen,
+  UsersScreen,
+  RulesScreen,
+  MakeCardsScreen,
+  TopUpCardScreen,
+  ChangeCardTypeScreen,
+];
 
 export * from './plugin-screen.ts';

@@ -21,12 +21,14 @@ export interface PluginScreen {
   readonly id: string;
   readonly title: MessageKey;
   readonly group: MenuGroup;
-  /** Needed to open the screen at all. */
-  readonly permission: Permission;
+  /** Needed to open the screen at all; `null`: anyone, logged in or not (the login screen). */
+  readonly permission: Permission | null;
   /** Only in this plugin mode (default: both). */
   readonly mode?: 'terminal' | 'hq_station';
-  /** Shows the screen; resolves when it is done. */
-  open(actor: Actor): Promise<void>;
+  /** Only in this user mode (default: both). */
+  readonly userMode?: 'host_operator' | 'plugin_login';
+  /** Shows the screen; resolves when it is done. `actor` is undefined only for a screen without a permission. */
+  open(actor: Actor | undefined): Promise<void>;
 }
 
 /** Shows the refusal popup when `actor` lacks `permission`; returns whether they have it. */
@@ -53,6 +55,7 @@ export function registerScreens(
   const store = new DisposableStore();
   for (const screen of screens) {
     if (screen.mode && screen.mode !== deps.mode) continue;
+    if (screen.userMode && screen.userMode !== deps.users.mode) continue;
     store.add(
       deps.ui.registerMenuEntry({
         id: screen.id,
@@ -60,8 +63,9 @@ export function registerScreens(
         group: screen.group,
         run: () => {
           const actor = deps.users.current;
-          void requirePermission(deps.ui, deps.i18n, actor, screen.permission)
-            .then((ok) => (ok && actor ? screen.open(actor) : undefined))
+          const permission = screen.permission;
+          void (permission === null ? Promise.resolve(true) : requirePermission(deps.ui, deps.i18n, actor, permission))
+            .then((ok) => (ok && (actor || permission === null) ? screen.open(actor) : undefined))
             .catch((e) => deps.logger.error({ err: String(e), screen: screen.id }, 'a screen failed'));
         },
       }),

@@ -1,0 +1,51 @@
+/**
+ * How a screen reaches central: through the generated typed client, when there is one. The link
+ * holds the client authenticated for this terminal (and the user on it); whoever authenticates
+ * (the sync module, an HQ-station login, a test) sets it with {@link CentralLink.connect}. Without a
+ * client, or when central does not answer, a screen works from local data and says so.
+ */
+import { injectable } from 'tsyringe';
+import { isApiError, type ApiError, type CentralClient } from '../../central/client/index.ts';
+
+/** What a call to central came to. */
+export type CentralAnswer<T> =
+  | { readonly kind: 'ok'; readonly data: T }
+  /** No client, no connection, or central unavailable (5xx): work locally, ops stay queued. */
+  | { readonly kind: 'offline' }
+  /** Central answered and said no (4xx): its message is in the error. */
+  | { readonly kind: 'refused'; readonly error: ApiError };
+
+interface FetchResult<T> {
+  readonly data?: T;
+  readonly error?: unknown;
+  readonly response: Response;
+}
+
+@injectable()
+export class CentralLink {
+  private client: CentralClient | undefined;
+
+  /** Sets the client to reach central with; `undefined` goes offline. */
+  connect(client: CentralClient | undefined): void {
+    this.client = client;
+  }
+
+  get connected(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** Runs one request; never rejects for the network or central's answer. */
+  async call<T>(request: (client: CentralClient) => Promise<FetchResult<T>>): Promise<CentralAnswer<T>> {
+    const client = this.client;
+    if (!client) return { kind: 'offline' };
+    let r: FetchResult<T>;
+    try {
+      r = await request(client);
+    } catch {
+      return { kind: 'offline' }; // connection refused, reset, DNS …
+    }
+    if (r.response.ok) return { kind: 'ok', data: r.data as T };
+    if (r.response.status >= 500 || !isApiError(r.error)) return { kind: 'offline' };
+    return { kind: 'refused', error: r.error };
+  }
+}

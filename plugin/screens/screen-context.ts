@@ -1,0 +1,223 @@
+/**
+ * What the management screens share: the services they use (one injection instead of a dozen), the
+ * cinema's dates, the permission re-check before each action, a card tap taken from the reader
+ * (the redemption popup stays away meanwhile), a card write through the journal that records its op
+ * in the same transaction, and reporting an op to central when online.
+ */
+import { inject, injectable } from 'tsyringe';
+import type { CardSession } from '../../adapters/card-reader.ts';
+import { Clock } from '../../adapters/clock.ts';
+import { HostUi, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
+import type { Disposable } from '../../adapters/lifecycle.ts';
+import { Logger } from '../../adapters/logger.ts';
+import type { Actor, Permission } from '../auth/permissions.ts';
+import type { LocalUsers, UserSession } from '../auth/user-session.ts';
+import type { CardRecordInput } from '../card/card-data.ts';
+import { isCardError, isReadable, type CardReadable } from '../card/card-outcome.ts';
+import type { CardProfile } from '../card/card-profile.ts';
+import { resolvePending } from '../card/card-write-journal.ts';
+import type { PluginConfig } from '../config.ts';
+import type { Translator } from '../i18n/translator.ts';
+import { checkCard, problemMessage } from '../redemption/card-check.ts';
+import { ReaderClaim } from '../redemption/reader-claim.ts';
+import type { CardCache } from '../store/card-cache.ts';
+import type { TerminalCardJournal } from '../store/card-journal.ts';
+import { CardTypeCatalogue, DEFAULT_VALIDITY_DAYS, type CardTypeTerms } from '../store/card-type-terms.ts';
+import type { RedemptionRuleStore } from '../store/redemption-rule-store.ts';
+import type { Op, OpDraft, TerminalStore } from '../store/terminal-store.ts';
+import {
+  CardCacheToken, CardJournalToken, CardProfileToken, LocalUsersToken, PluginConfigToken, RuleStoreToken, TerminalStoreToken, TranslatorToken,
+  UserSessionToken,
+} from '../tokens.ts';
+import { requirePermission } from './plugin-screen.ts';
+import { CentralLink, type CentralAnswer } from './central-link.ts';
+import { ScreenView, ViewKit, type Notice } from './screen-view.ts';
+import type { MessageKey } from '../i18n/catalogue.ts';
+
+const DAY = 86_400;
+
+/** A card on the reader, read and verified, with what resolving an earlier write of it said. */
+export interface TappedCard {
+  readonly session: CardSession;
+  readonly card: CardReadable;
+  readonly notices: readonly Notice[];
+}
+
+/** What a tap came to while the prompt view stays open; `ended` resolves when that view ends. */
+export type Tap = { readonly ended: Promise<ViewResult | undefined> } & (
+  | ({ readonly kind: 'card' } & TappedCard)
+  | { readonly kind: 'refused'; readonly problem: Notice }
+);
+
+export type WriteOutcome = { readonly kind: 'written'; readonly op: Op; readonly card: CardReadable } | { readonly kind: 'failed'; readonly problem: Notice };
+
+@injectable()
+export class ScreenContext {
+  readonly kit: ViewKit;
+  readonly types: CardTypeCatalogue;
+  private readonly dateFormat: Intl.DateTimeFormat;
+
+  constructor(
+    @inject(HostUi) readonly ui: HostUi,
+    @inject(TranslatorToken) readonly i18n: Translator,
+    @inject(Clock) readonly clock: Clock,
+    @inject(Logger) readonly logger: Logger,
+    @inject(PluginConfigToken) readonly config: PluginConfig,
+    @inject(TerminalStoreToken) readonly store: TerminalStore,
+    @inject(CardCacheToken) readonly cards: CardCache,
+    @inject(CardJournalToken) readonly journal: TerminalCardJournal,
+    @inject(CardProfileToken) readonly profile: CardProfile,
+    @inject(RuleStoreToken) readonly rules: RedemptionRuleStore,
+    @inject(LocalUsersToken) readonly localUsers: LocalUsers,
+    @inject(UserSessionToken) readonly users: UserSession,
+    @inject(ReaderClaim) private readonly claim: ReaderClaim,
+    @inject(CentralLink) readonly central: CentralLink,
+  ) {
+    this.kit = new ViewKit(i18n);
+    this.types = new CardTypeCatalogue(store.db);
+    this.dateFormat = new Intl.DateTimeFormat('en-CA', { timeZone: config.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+  }
+
+  view(id: string, title: MessageKey): ScreenView {
+    return new ScreenView(this.ui, this.kit, id, title);
+  }
+
+  nowSeconds(): number {
+    return Math.floor(this.clock.now() / 1000);
+  }
+
+  /** Unix seconds as the cinema's local date, `YYYY-MM-DD`. */
+  date(unixSeconds: number): string {
+    return this.dateFormat.format(new Date(unixSeconds * 1000));
+  }
+
+  /** The last second of a local date (`YYYY-MM-DD`) in the cinema's time zone; undefined if not a date. */
+  endOfDay(isoDate: string): number | undefined {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate)) return undefined;
+    const midnightUtc = Date.parse(`${isoDate}T00:00:00Z`) / 1000;
+    if (!Number.isFinite(midnightUtc) || this.date(midnightUtc + 12 * 3600) !== isoDate) return undefined;
+    return midnightUtc + DAY - 1 - this.offsetSeconds(midnightUtc);
+  }
+
+  /** When today began in the cinema, as an ISO instant (the recycle list is per day). */
+  startOfToday(): string {
+    const today = this.date(this.nowSeconds());
+    return new Date((this.endOfDay(today)! + 1 - DAY) * 1000).toISOString();
+  }
+
+  private offsetSeconds(atUnix: number): number {
+    const name = new Intl.DateTimeFormat('en-US', { timeZone: this.config.timeZone, timeZoneName: 'longOffset' })
+      .formatToParts(new Date(atUnix * 1000)).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
+    const m = /GMT([+-])(\d{2}):(\d{2})/.exec(name);
+    return m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 3600 + Number(m[3]) * 60) : 0;
+  }
+
+  /** A type's validity (default one year) from now, as a local date: the default of expiry fields. */
+  defaultExpiryDate(type: CardTypeTerms | undefined): string {
+    return this.date(this.nowSeconds() + (type?.validityDays ?? DEFAULT_VALIDITY_DAYS) * DAY);
+  }
+
+  /** The user now at the till, if they (still) may do `permission`; shows the refusal otherwise. */
+  async allowed(permission: Permission): Promise<Actor | undefined> {
+    const actor = this.users.current;
+    return (await requirePermission(this.ui, this.i18n, actor, permission)) ? actor : undefined;
+  }
+
+  /** The card's data as every screen lists it. */
+  async cardLines(card: CardReadable, remaining = card.record.remainingUses): Promise<ViewNode[]> {
+    const k = this.kit;
+    const type = await this.types.byCode(card.static.cardType);
+    return [
+      { type: 'text', text: k.t('redeem.card_no', { cardNo: String(card.static.cardNumber) }), tone: 'strong', size: 'lg' },
+      k.text('redeem.card_type', { type: type?.name ?? k.t('redeem.card_type_code', { code: card.static.cardType }) }),
+      k.text('redeem.remaining', { remaining }),
+      k.text('redeem.expiry', { date: this.date(card.record.expiry) }),
+      k.text('redeem.status', { status: k.t(`status.${card.record.status}`) }),
+    ];
+  }
+
+  /**
+   * Opens `view` with `prompt` and takes the next card tapped; undefined when the view ended first
+   * (cancel). The view stays open for the caller to update. An unfinished earlier write of the card
+   * is settled first, exactly as the redemption popup does.
+   */
+  async tap(view: ScreenView, prompt: ViewNode[]): Promise<Tap | undefined> {
+    const ended = view.open(prompt);
+    const session = await this.nextCard(ended);
+    if (!session) return undefined;
+    const outcome = await this.profile.read(session);
+    if (!isReadable(outcome)) {
+      const verdict = checkCard(outcome, undefined);
+      const key: MessageKey = verdict.kind === 'refused' ? problemMessage(verdict.problem) : 'reader.card_removed';
+      return { ended, kind: 'refused', problem: { tone: 'critical', key } };
+    }
+    if (outcome.static.chainId !== this.config.terminal.chainId) return { ended, kind: 'refused', problem: { tone: 'critical', key: 'card.not_ours' } };
+    const notices: Notice[] = [];
+    const pending = await this.journal.pendingFor(outcome.static.cardNumber);
+    if (pending) {
+      const resolution = resolvePending(outcome, pending);
+      if (resolution === 'landed') {
+        await this.journal.complete(pending);
+        notices.push({ tone: 'success', key: 'screen.earlier_write_landed' });
+      } else if (resolution === 'other_card' || resolution === 'unreadable') {
+        return { ended, kind: 'refused', problem: { tone: 'critical', key: 'redeem.pending_other_card' } };
+      } else {
+        await this.journal.abandon(pending);
+        notices.push({ tone: 'info', key: 'screen.earlier_write_dropped' });
+      }
+    }
+    return { ended, kind: 'card', session, card: outcome, notices };
+  }
+
+  /** The next card put on the reader (taken from the redemption popup), or undefined once `until` settles. */
+  async nextCard(until: Promise<unknown>): Promise<CardSession | undefined> {
+    let claim: Disposable | undefined;
+    const present = new Promise<CardSession>((resolve) => {
+      claim = this.claim.claim(resolve);
+    });
+    try {
+      return await Promise.race([until.then(() => undefined), present]);
+    } finally {
+      claim!.dispose();
+    }
+  }
+
+  /**
+   * {@link tap}, showing a refusal itself (unreadable, not ours, unsettled write …) until the view
+   * is closed: resolves with a usable card only, else undefined.
+   */
+  async tapUsable(view: ScreenView, prompt: ViewNode[]): Promise<(TappedCard & { readonly ended: Promise<ViewResult | undefined> }) | undefined> {
+    const tap = await this.tap(view, prompt);
+    if (tap?.kind !== 'refused') return tap;
+    view.update([this.kit.banner(tap.problem), this.kit.close()]);
+    await tap.ended;
+    return undefined;
+  }
+
+  /** Writes `next` onto the card; the op is recorded (ops + outbox + card cache) once it is read back. */
+  async write(tapped: TappedCard, next: CardRecordInput, draft: OpDraft): Promise<WriteOutcome> {
+    const journal = this.journal.forOp({ draft, cardTypeCode: tapped.card.static.cardType });
+    try {
+      const written = await this.profile.writeRecord(tapped.session, tapped.card, next, journal);
+      return { kind: 'written', op: journal.committed!, card: written.card };
+    } catch (e) {
+      this.logger.warn({ err: String(e), cardNo: draft.cardNo, kind: draft.kind }, 'a screen card write failed');
+      const unconfirmed = isCardError(e) && e.pending !== undefined;
+      return { kind: 'failed', problem: { tone: 'critical', key: unconfirmed ? 'screen.write_unconfirmed' : 'screen.write_failed' } };
+    }
+  }
+
+  /**
+   * Tells central about an op already recorded locally. Accepted → taken off the outbox (central
+   * has it); offline → it stays queued for sync; refused → it stays queued and the cashier reads why.
+   */
+  async report<T>(op: Op, answer: Promise<CentralAnswer<T>>): Promise<Notice> {
+    const a = await answer;
+    if (a.kind === 'ok') {
+      await this.store.ack([op.opId]);
+      return { tone: 'success', key: 'screen.sent_to_central' };
+    }
+    if (a.kind === 'offline') return { tone: 'info', key: 'screen.queued_offline' };
+    return { tone: 'warning', key: 'screen.central_refused', params: { message: a.error.message } };
+  }
+}
