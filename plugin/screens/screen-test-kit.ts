@@ -12,6 +12,7 @@ import type { PluginHandle } from '../activate.ts';
 import { roles, type Role } from '../auth/permissions.ts';
 import type { PluginConfigInput } from '../config.ts';
 import { translate, type MessageKey } from '../i18n/catalogue.ts';
+import { TerminalStore, type TerminalIdentity } from '../store/terminal-store.ts';
 import { FakeHost, nodes, texts } from '../test-support/fake-host.ts';
 import { NOW_MS, makeCardImage, seedTerminalDb, startPlugin, type SeedOptions } from '../test-support/redemption-harness.ts';
 
@@ -27,10 +28,15 @@ export class ScreenBench {
   plugin!: PluginHandle;
   private next = 300_000_001n;
 
-  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role } = {}): Promise<this> {
+  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role; identity?: TerminalIdentity } = {}): Promise<this> {
     this.fx = await inProcessFixture();
     const dbFile = join(this.dir, 'terminal.sqlite');
     await seedTerminalDb(dbFile, { users: usersByRole, ...options.seed });
+    if (options.identity) {
+      // A terminal enrolled at a real central: its ids are central's.
+      const store = await TerminalStore.open({ filename: dbFile });
+      await store.setIdentity(options.identity).finally(() => store.close());
+    }
     const role = options.as ?? 'manager';
     const host = new FakeHost({ operator: { id: `op-${role}`, name: role }, nowMs: NOW_MS });
     ({ host: this.host, plugin: this.plugin } = await startPlugin(this.fx, dbFile, { host, ...(options.config && { config: options.config }) }));

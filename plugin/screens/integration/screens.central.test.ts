@@ -1,0 +1,116 @@
+/**
+ * The screens that talk to central, against a real central (SQLite) started by the harness: HQ
+ * batch making registers the batch; a sale at a cinema terminal reaches central at once and leaves
+ * nothing queued; a card's history comes from central when online and from local data (labelled)
+ * when central cannot be reached.
+ */
+import assert from 'node:assert/strict';
+import { createCentralClient, type Schemas } from '../../../central/client/index.ts';
+import { TestCentral, ok, type Session } from '../../../central/test-support/harness.ts';
+import { testDatabases } from '../../../central/test-support/databases.ts';
+import { readImage, TERMINAL } from '../../test-support/redemption-harness.ts';
+import { CentralLink } from '../central-link.ts';
+import { ScreenBench, field, table, zh } from '../screen-test-kit.ts';
+
+describe('management screens with central (real central on SQLite)', function () {
+  this.timeout(60_000);
+  let central: TestCentral;
+  let cardType: Schemas['CardType'];
+  let cinema: Schemas['Cinema'];
+  let operator: Session;
+  const benches: ScreenBench[] = [];
+  /** The cards the HQ station made, as images to put on a cinema's reader. */
+  const made: { uid: Uint8Array; image: Uint8Array }[] = [];
+
+  before(async () => {
+    central = await TestCentral.start(testDatabases().find((d) => d.name === 'sqlite')!);
+    cardType = ok(await central.admin.client.POST('/v1/card-types', {
+      body: { name: '年票（成人）', usesPerCard: 12, settlementPricePerUseFen: 3500, concessionValuePerUseFen: 2000, validityDays: 365 },
+    }));
+    cinema = await central.createCinema('万达 CBD');
+    operator = await central.loginAs('operator');
+  });
+  after(async () => {
+    for (const b of benches) await b.stop();
+    await central?.close();
+  });
+
+  async function bench(options: Parameters<ScreenBench['start']>[0]): Promise<ScreenBench> {
+    const b = await new ScreenBench().start(options);
+    benches.push(b);
+    return b;
+  }
+
+  it('HQ station: make a batch — central’s card types, a progress view per blank card, personalised cards, the batch registered at central', async () => {
+    const hq = await bench({ config: { mode: 'hq_station' }, as: 'operator' });
+    hq.plugin.resolve(CentralLink).connect(operator.client);
+    const form = await hq.openMenu('cinecard.hq.make');
+    assert.equal(field(form, 'type')?.value, cardType.id);
+    assert.equal(field(form, 'uses')?.value, 12, 'the type’s uses per card');
+    assert.equal(field(form, 'expiry')?.value, '2027-11-25', 'the type’s validity from today');
+    hq.host.press(form.id, 'confirm', { count: 2, first: '880000001' });
+    await hq.waitForText(form.id, 'screen.make.tap_blank', { n: 1, count: 2, cardNo: '880000001' });
+    await hq.fx.insert();
+    const second = await hq.waitForText(form.id, 'screen.make.tap_blank', { n: 2, count: 2, cardNo: '880000002' });
+    assert.deepEqual(second.children.find((n) => n.type === 'progress'), { type: 'progress', value: 1, max: 2, label: zh('screen.make.progress', { done: 1, count: 2 }) });
+    made.push(await hq.fx.snapshot());
+    await hq.fx.insert();
+    const done = await hq.waitForText(form.id, 'screen.make.registered', { count: 2 });
+    assert.ok(done.children.some((n) => n.type === 'banner' && n.text === zh('screen.make.done', { count: 2, first: '880000001', last: '880000002' })));
+    made.push(await hq.fx.snapshot());
+
+    for (const [i, img] of made.entries()) {
+      const card = await readImage(img);
+      assert.equal(card.record.status, 'made');
+      assert.equal(card.record.remainingUses, 12);
+      const registered = ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: `88000000${i + 1}` } } }));
+      assert.equal(registered.state, 'made');
+      assert.equal(registered.uid, Buffer.from(img.uid).toString('hex').toUpperCase());
+      assert.equal(registered.cardTypeId, cardType.id);
+    }
+  });
+
+  it('cinema terminal online: a sale reaches central at once (nothing left queued); the history then comes from central, offline from local data', async () => {
+    assert.equal(made.length, 2, 'needs the HQ batch');
+    const manager = await central.loginAs('manager', { cinemaId: cinema.id });
+    const till = await bench({ as: 'manager', identity: { terminalId: TERMINAL.terminalId, cinemaId: cinema.id }, config: { terminal: { ...TERMINAL, cinemaId: cinema.id } } });
+    const link = till.plugin.resolve(CentralLink);
+    link.connect(manager.client);
+
+    await till.openMenu('cinecard.card.sell');
+    await till.fx.insert(made[0]);
+    const form = await till.waitForText('cinecard.card.sell', 'screen.expiry');
+    till.host.press(form.id, 'confirm');
+    await till.waitForText(form.id, 'screen.sent_to_central');
+    assert.equal(await till.plugin.store.pendingCount(), 0, 'central has the sale: nothing queued');
+    const sold = ok(await manager.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000001' } } }));
+    assert.equal(sold.state, 'active');
+    assert.equal(sold.cinemaId, cinema.id);
+    assert.equal(sold.appliedSeq, (await readImage(await till.fx.snapshot())).record.seq);
+    till.host.dismiss(form.id);
+    await till.fx.remove();
+
+    await till.openMenu('cinecard.card.history');
+    await till.fx.reinsert();
+    const online = await till.waitForText('cinecard.card.history', 'screen.history.from_central');
+    assert.deepEqual(table(online, 'history').map((r) => [r['kind'], r['place'], r['remaining']]), [[zh('screen.history.kind.activate'), zh('screen.history.this_cinema'), 12]]);
+    till.host.dismiss(online.id);
+    await till.fx.remove();
+
+    link.connect(createCentralClient('http://127.0.0.1:9/v1')); // nothing listens there
+    await till.openMenu('cinecard.card.history');
+    await till.fx.reinsert();
+    const offline = await till.waitForText('cinecard.card.history', 'screen.history.from_local');
+    assert.deepEqual(table(offline, 'history').map((r) => r['kind']), [zh('screen.history.kind.activate')]);
+    till.host.dismiss(offline.id);
+    await till.fx.remove();
+
+    // Offline, a renewal is kept and queued for sync.
+    await till.openMenu('cinecard.card.renew');
+    await till.fx.reinsert();
+    const renew = await till.waitForText('cinecard.card.renew', 'screen.renew.current', { date: '2027-11-25' });
+    till.host.press(renew.id, 'confirm', { expiry: '2028-01-31' });
+    await till.waitForText(renew.id, 'screen.queued_offline');
+    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['renew']);
+  });
+});
