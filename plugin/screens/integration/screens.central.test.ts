@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createCentralClient, type Schemas } from '../../../central/client/index.ts';
 import { TestCentral, ok, type Session } from '../../../central/test-support/harness.ts';
 import { testDatabases } from '../../../central/test-support/databases.ts';
-import { readImage, TERMINAL } from '../../test-support/redemption-harness.ts';
+import { makeCardImage, readImage, TERMINAL } from '../../test-support/redemption-harness.ts';
 import { CentralLink } from '../central-link.ts';
 import { ScreenBench, field, table, zh } from '../screen-test-kit.ts';
 
@@ -21,6 +21,8 @@ describe('management screens with central (real central on SQLite)', function ()
   const benches: ScreenBench[] = [];
   /** The cards the HQ station made, as images to put on a cinema's reader. */
   const made: { uid: Uint8Array; image: Uint8Array }[] = [];
+  /** Card 880000001 once sold and renewed at the cinema. */
+  let sold1: { uid: Uint8Array; image: Uint8Array } | undefined;
 
   before(async () => {
     central = await TestCentral.start(testDatabases().find((d) => d.name === 'sqlite')!);
@@ -112,5 +114,42 @@ describe('management screens with central (real central on SQLite)', function ()
     till.host.press(renew.id, 'confirm', { expiry: '2028-01-31' });
     await till.waitForText(renew.id, 'screen.queued_offline');
     assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['renew']);
+    sold1 = await till.fx.snapshot();
+  });
+
+  it('HQ station: a top-up is written to the card and recorded at central; a recycled card changes type at central', async () => {
+    assert.ok(sold1, 'needs the sold card');
+    const hq = await bench({ config: { mode: 'hq_station' }, as: 'operator' });
+    hq.plugin.resolve(CentralLink).connect(operator.client);
+
+    await hq.openMenu('cinecard.hq.top_up');
+    await hq.fx.insert(sold1);
+    const form = await hq.waitForText('cinecard.hq.top_up', 'redeem.remaining', { remaining: 12 });
+    hq.host.press(form.id, 'confirm', { uses: 0 });
+    const again = await hq.host.waitForView((v) => v.id === form.id && field(v, 'uses')?.error === zh('screen.uses_invalid', { max: 0xffff - 12 }));
+    hq.host.press(again.id, 'confirm', { uses: 8 });
+    await hq.waitForText(form.id, 'screen.top_up.done', { cardNo: '880000001', uses: 8, remaining: 20 });
+    await hq.waitForText(form.id, 'screen.sent_to_central');
+    const card = await readImage(await hq.fx.snapshot());
+    assert.deepEqual([card.record.remainingUses, card.record.lifetimeUsesLoaded, card.record.lastTxKind], [20, 20, 'top_up']);
+    assert.equal(await hq.plugin.store.pendingCount(), 0);
+    const history = ok(await central.admin.client.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo: '880000001' }, query: { scope: 'all' } } }));
+    assert.ok(history.items.some((e) => e.kind === 'topup' && e.usesDelta === 8 && e.seq === card.record.seq));
+    hq.host.dismiss(form.id);
+    await hq.fx.remove();
+
+    // 880000002 is sold and handed back (central), and its card says recycled.
+    const other = ok(await central.admin.client.POST('/v1/card-types', {
+      body: { name: '团体票', usesPerCard: 30, settlementPricePerUseFen: 3000, concessionValuePerUseFen: 2000 },
+    }));
+    const manager = await central.loginAs('manager', { cinemaId: cinema.id });
+    ok(await manager.client.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo: '880000002' } }, body: { cinemaId: cinema.id, seq: 2 } }));
+    ok(await manager.client.POST('/v1/cards/{cardNo}/recycle', { params: { path: { cardNo: '880000002' } }, body: { note: '顾客退卡' } }));
+    await hq.openMenu('cinecard.hq.change_type');
+    await hq.fx.insert(await makeCardImage(880000002n, { static: { cardType: 1 }, record: { status: 'recycled' } }));
+    const change = await hq.host.waitForView((v) => v.id === 'cinecard.hq.change_type' && field(v, 'type') !== undefined);
+    hq.host.press(change.id, 'confirm', { type: other.id });
+    await hq.waitForText(change.id, 'screen.change_type.done', { cardNo: '880000002', type: '团体票' });
+    assert.equal(ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000002' } } })).cardTypeId, other.id);
   });
 });
