@@ -12,6 +12,15 @@
  * - A removal can arrive as EMPTY|EXCLUSIVE: `!PRESENT` is handled before anything else.
  * - pcsc-mini's Client cannot recover from pcscd dying: on a monitor error the Client is stopped,
  *   every Reader and Card dropped, and a new Client started with backoff until pcscd is back.
+ *   A Client whose release failed is kept referenced (its finalizer would throw).
+ * - A card taken away and put back between two of pcscd's presence polls (vpcd: ~400 ms) never
+ *   reads as absent: after a session ends in `card_removed` while pcscd still says PRESENT, the
+ *   reader probes (connect + reset) and reports whatever card answers as a new tap.
+ * - Another application resetting the card (`ResetCard`): one call fails (`transmit_failed`, code
+ *   `ResetCard`: authenticate again), the handle reconnects, the session goes on.
+ *
+ * After `card_mute` the session stays until the card leaves, but every call on it rejects
+ * `card_mute` at once: the cashier has to lift the card and tap it again.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -142,10 +151,9 @@ class PcscSession implements CardSession {
     this.ending.reject(new CardIoError(kind, MESSAGES[kind], code));
     const card = this.card;
     this.card = undefined;
-    if (card && !this.poisoned) {
-      // Disconnect only after the call in flight: pcsc-mini throws CardIsBusy otherwise.
-      void this.inflight.finally(() => disconnectQuietly(card));
-    }
+    // Disconnect only after the call in flight (pcsc-mini throws CardIsBusy otherwise) — for a
+    // poisoned handle, whenever its stuck call comes back, which frees its slot in pcsc-mini's pool.
+    if (card) void this.inflight.finally(() => disconnectQuietly(card));
   }
 
   private call<T>(op: (card: Card) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
@@ -432,7 +440,7 @@ export class PcscCardReader implements CardReader {
         // pcsc-mini holds 4 card handles per Client, and a handle whose disconnect failed is never
         // freed: a fresh Client has a fresh pool.
         if (err.code === 'TooManyCardConnections' || err.code === 'TooManyConnectRequests') return this.recycleSoon(false);
-        if (probing && err.kind === 'card_removed' && attempt < PROBE_ATTEMPTS) continue;
+        if (probing && err.kind !== 'sharing_violation' && attempt < PROBE_ATTEMPTS) continue;
         // Another application holds the card exclusively: try again while it lies there.
         if (err.kind === 'sharing_violation' && attempt < 40) {
           await this.sleep(250);
