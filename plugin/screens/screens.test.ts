@@ -205,6 +205,43 @@ describe('management screens: card flows (fake host, in-process card, offline)',
     assert.deepEqual((await bench.plugin.store.pendingOps()).map((o) => o.kind), ['redeem', 'reissue']);
   });
 
+  for (const applied of [false, true]) {
+    it(`sell torn at every APDU of the write (torn APDU ${applied ? 'applied' : 'not applied'}): the next tap settles it, the card is sold exactly once`, async function () {
+      this.timeout(60_000);
+      bench = await new ScreenBench().start({ as: 'salesperson' });
+      let cardNo = '';
+      let settledLanded = false;
+      for (let k = 0; ; k++) {
+        await bench.openMenu('cinecard.card.sell');
+        if (k === 0) cardNo = String(await bench.tapNew({ record: { status: 'made' } }));
+        else await bench.fx.reinsert();
+        const view = await bench.host.waitForView((v) => v.id === 'cinecard.card.sell' && (field(v, 'expiry') !== undefined || shows(v, zh('screen.sell.not_made', { status: zh('status.active') }))));
+        if (field(view, 'expiry') === undefined) {
+          assert.ok(shows(view, zh('screen.earlier_write_landed')), `tear at ${k - 1}: the landed write is recorded on the re-tap`);
+          settledLanded = true;
+          break;
+        }
+        if (k > 0) assert.ok(shows(view, zh('screen.earlier_write_dropped')), `tear at ${k - 1}: the write that did not land is dropped`);
+        await bench.fx.setFaults({ tearAt: { apduIndex: k, applied } });
+        bench.host.press(view.id, 'confirm');
+        const after = await bench.host.waitForView((v) => v.id === view.id && ['screen.sell.done', 'screen.write_unconfirmed', 'screen.write_failed'].some((key) => shows(v, zh(key as 'screen.write_failed', { cardNo, date: '2027-11-25', remaining: 20 }))));
+        bench.host.dismiss(after.id);
+        await bench.host.waitForNoView();
+        if (shows(after, zh('screen.sell.done', { cardNo, date: '2027-11-25', remaining: 20 }))) {
+          assert.ok(k > 4, `the write has more than ${k} APDUs`);
+          break;
+        }
+        assert.ok(shows(after, zh('screen.write_unconfirmed')), `tear at ${k}: the cashier is told to put the card back`);
+        await bench.fx.remove();
+      }
+      if (applied) assert.ok(settledLanded, 'a tear after the MAC landed is settled as sold');
+      const card = await readImage(await bench.fx.snapshot());
+      assert.equal(card.record.status, 'active');
+      assert.deepEqual((await bench.plugin.store.opsOfCard(cardNo)).map((o) => [o.kind, o.cardSeq]), [['activate', card.record.seq]], 'sold exactly once');
+      assert.equal((await bench.plugin.store.db('card_journal').count<{ n: number }[]>('* as n'))[0]!.n, 0);
+    });
+  }
+
   it('re-issue refuses a card that still has uses', async () => {
     bench = await new ScreenBench().start({ as: 'manager' });
     await bench.openMenu('cinecard.card.reissue');
