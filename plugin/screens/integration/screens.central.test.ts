@@ -152,4 +152,28 @@ describe('management screens with central (real central on SQLite)', function ()
     await hq.waitForText(change.id, 'screen.change_type.done', { cardNo: '880000002', type: '团体票' });
     assert.equal(ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000002' } } })).cardTypeId, other.id);
   });
+
+  it('HQ station offline: the batch is made and kept; the next time the screen opens with central reachable it is registered', async () => {
+    const hq = await bench({ config: { mode: 'hq_station' }, as: 'operator' });
+    const link = hq.plugin.resolve(CentralLink);
+    link.connect(operator.client); // online once: central's card types are kept locally
+    hq.host.dismiss((await hq.openMenu('cinecard.hq.make')).id);
+    await hq.host.waitForNoView();
+    link.connect(createCentralClient('http://127.0.0.1:9/v1')); // then central cannot be reached
+    const form = await hq.openMenu('cinecard.hq.make');
+    assert.ok(form.children.some((n) => n.type === 'banner' && n.text === zh('screen.make.offline')), 'says it works from the local card types');
+    hq.host.press(form.id, 'confirm', { type: cardType.id, count: 1, first: '990000001' });
+    await hq.waitForText(form.id, 'screen.make.tap_blank', { n: 1, count: 1, cardNo: '990000001' });
+    await hq.fx.insert();
+    const done = await hq.waitForText(form.id, 'screen.make.register_later');
+    hq.host.dismiss(done.id);
+    await hq.host.waitForNoView();
+    assert.equal((await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '990000001' } } })).response.status, 404);
+
+    link.connect(operator.client);
+    const again = await hq.openMenu('cinecard.hq.make');
+    assert.ok(again.children.some((n) => n.type === 'banner' && n.text === zh('screen.make.registered', { count: 1 })));
+    assert.equal(ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '990000001' } } })).state, 'made');
+    assert.equal(await hq.plugin.store.getMeta('hq.unregistered_batches'), '[]');
+  });
 });
