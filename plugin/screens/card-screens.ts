@@ -7,6 +7,7 @@ import { inject, injectable } from 'tsyringe';
 import type { ViewNode, ViewResult } from '../../adapters/host-ui.ts';
 import type { CardReadable } from '../card/card-outcome.ts';
 import type { Op } from '../store/terminal-store.ts';
+import type { CardChange } from './central-link.ts';
 import { CardWriteScreen, errorFor, expiryFrom, fieldValue, FIELD_EXPIRY, type FieldError, type WritePlan } from './card-write-screen.ts';
 import { ScreenContext } from './screen-context.ts';
 import { intValue, textValue, type Notice } from './screen-view.ts';
@@ -49,11 +50,8 @@ export class SellCardScreen extends CardWriteScreen {
     };
   }
 
-  protected tellCentral(op: Op, card: CardReadable) {
-    return this.ctx.central.call((c) => c.POST('/v1/cards/{cardNo}/activate', {
-      params: { path: { cardNo: op.cardNo } },
-      body: { cinemaId: this.ctx.config.terminal.cinemaId, seq: op.cardSeq!, expiresAt: iso(card.record.expiry) },
-    }));
+  protected centralChange(op: Op, card: CardReadable): CardChange {
+    return { path: '/v1/cards/{cardNo}/activate', cardNo: op.cardNo, body: { cinemaId: this.ctx.config.terminal.cinemaId, seq: op.cardSeq!, expiresAt: iso(card.record.expiry) } };
   }
 }
 
@@ -89,11 +87,8 @@ export class RenewCardScreen extends CardWriteScreen {
     };
   }
 
-  protected tellCentral(op: Op, card: CardReadable) {
-    return this.ctx.central.call((c) => c.POST('/v1/cards/{cardNo}/renew', {
-      params: { path: { cardNo: op.cardNo } },
-      body: { seq: op.cardSeq!, expiresAt: iso(card.record.expiry) },
-    }));
+  protected centralChange(op: Op, card: CardReadable): CardChange {
+    return { path: '/v1/cards/{cardNo}/renew', cardNo: op.cardNo, body: { seq: op.cardSeq!, expiresAt: iso(card.record.expiry) } };
   }
 }
 
@@ -157,11 +152,11 @@ export class ReissueCardScreen extends LoadUsesScreen {
     };
   }
 
-  protected tellCentral(op: Op, card: CardReadable) {
-    return this.ctx.central.call((c) => c.POST('/v1/cards/{cardNo}/reissue', {
-      params: { path: { cardNo: op.cardNo } },
+  protected centralChange(op: Op, card: CardReadable): CardChange {
+    return {
+      path: '/v1/cards/{cardNo}/reissue', cardNo: op.cardNo,
       body: { cinemaId: this.ctx.config.terminal.cinemaId, seq: op.cardSeq!, uses: op.uses!, expiresAt: iso(card.record.expiry) },
-    }));
+    };
   }
 }
 
@@ -198,10 +193,10 @@ export class TopUpCardScreen extends LoadUsesScreen {
     };
   }
 
-  protected tellCentral(op: Op) {
-    return this.ctx.central.call((c) => c.POST('/v1/cards/{cardNo}/top-ups', {
-      params: { path: { cardNo: op.cardNo } },
+  protected centralChange(op: Op): CardChange {
+    return {
+      path: '/v1/cards/{cardNo}/top-ups', cardNo: op.cardNo,
       body: { opId: op.opId, seq: op.cardSeq!, uses: op.uses!, remainingAfter: op.remainingAfter!, occurredAt: op.deviceTime },
-    }));
+    };
   }
 }

@@ -11,7 +11,7 @@ import type { CardRecordInput } from '../card/card-data.ts';
 import type { CardReadable } from '../card/card-outcome.ts';
 import type { MessageKey } from '../i18n/catalogue.ts';
 import type { Op, OpDraft } from '../store/terminal-store.ts';
-import type { CentralAnswer } from './central-link.ts';
+import type { CardChange } from './central-link.ts';
 import type { MenuGroup, PluginScreen } from './plugin-screen.ts';
 import type { ScreenContext, TappedCard } from './screen-context.ts';
 import { ACTION_CANCEL, ACTION_CONFIRM, type Notice, type ScreenView } from './screen-view.ts';
@@ -54,8 +54,8 @@ export abstract class CardWriteScreen implements PluginScreen {
   /** The fields to fill, with their defaults (or the cashier's values after a rejected entry). */
   protected abstract fields(card: CardReadable, entered: ViewResult | undefined, error: FieldError | undefined): Promise<ViewNode[]>;
   protected abstract plan(card: CardReadable, values: ViewResult): Promise<WritePlan>;
-  /** Tells central about the recorded op (when online). */
-  protected abstract tellCentral(op: Op, card: CardReadable): Promise<CentralAnswer<unknown>>;
+  /** What central must record of the op (through its API). */
+  protected abstract centralChange(op: Op, card: CardReadable): CardChange;
 
   /** Why this card cannot be used here: blacklisted, blocked, or a state that does not fit. */
   protected async refusal(card: CardReadable): Promise<Notice | undefined> {
@@ -125,7 +125,7 @@ export abstract class CardWriteScreen implements PluginScreen {
       await view.notify([written.problem]);
       return;
     }
-    const sent = await ctx.report(written.op, this.tellCentral(written.op, written.card));
+    const sent = await ctx.tell(this.centralChange(written.op, written.card));
     const r = written.card.record;
     await view.notify(
       [{ tone: 'success', key: this.doneKey, params: { cardNo, uses: written.op.uses ?? 0, remaining: r.remainingUses, date: ctx.date(r.expiry) } }, sent],

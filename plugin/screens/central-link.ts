@@ -5,7 +5,7 @@
  * client, or when central does not answer, a screen works from local data and says so.
  */
 import { injectable } from 'tsyringe';
-import { isApiError, type ApiError, type CentralClient } from '../../central/client/index.ts';
+import { isApiError, type ApiError, type CentralClient, type Schemas } from '../../central/client/index.ts';
 
 /** What a call to central came to. */
 export type CentralAnswer<T> =
@@ -48,4 +48,22 @@ export class CentralLink {
     if (r.response.status >= 500 || !isApiError(r.error)) return { kind: 'offline' };
     return { kind: 'refused', error: r.error };
   }
+}
+
+/**
+ * A card change central records through its API: sync uploads the op too, but central applies a
+ * sale, renewal or re-issue only when its registry recorded it online at that card seq, and acts on
+ * blacklist changes only through the API — so a change made offline is kept and sent later.
+ */
+export type CardChange = { readonly cardNo: string } & (
+  | { readonly path: '/v1/cards/{cardNo}/activate'; readonly body: Schemas['CardActivate'] }
+  | { readonly path: '/v1/cards/{cardNo}/renew'; readonly body: Schemas['CardRenew'] }
+  | { readonly path: '/v1/cards/{cardNo}/reissue'; readonly body: Schemas['CardReissue'] }
+  | { readonly path: '/v1/cards/{cardNo}/top-ups'; readonly body: Schemas['CardTopUp'] }
+  | { readonly path: '/v1/cards/{cardNo}/blacklist' | '/v1/cards/{cardNo}/unblacklist'; readonly body: Schemas['BlacklistChange'] }
+);
+
+export function sendChange(link: CentralLink, change: CardChange): Promise<CentralAnswer<unknown>> {
+  // One POST per path, each typed by the generated client; the union keeps body and path together.
+  return link.call((c) => c.POST(change.path as '/v1/cards/{cardNo}/renew', { params: { path: { cardNo: change.cardNo } }, body: change.body as Schemas['CardRenew'] }));
 }

@@ -75,13 +75,12 @@ export class BlacklistScreen implements PluginScreen {
     const actor = await ctx.allowed(this.permission);
     if (!actor) return { tone: 'critical', key: 'screen.forbidden' };
     const why = reason || ctx.kit.t('screen.blacklist.removed_reason');
-    const op = await ctx.store.write(async (trx) => {
+    await ctx.store.write(async (trx) => {
       if (action === 'add') await ctx.cards.blacklist(cardNo, why, new Date(ctx.clock.now()).toISOString(), trx);
       else await ctx.cards.unblacklist(cardNo, trx);
       return ctx.store.appendOp(trx, { kind: action === 'add' ? 'blacklist' : 'unblacklist', cardNo, operatorId: actor.userId, payload: { reason: why } });
     });
-    const path = action === 'add' ? '/v1/cards/{cardNo}/blacklist' : '/v1/cards/{cardNo}/unblacklist';
-    const sent = await ctx.report(op, ctx.central.call((c) => c.POST(path, { params: { path: { cardNo } }, body: { reason: why } })));
+    const sent = await ctx.tell({ path: action === 'add' ? '/v1/cards/{cardNo}/blacklist' : '/v1/cards/{cardNo}/unblacklist', cardNo, body: { reason: why } });
     return { tone: 'success', key: action === 'add' ? 'screen.blacklist.added' : 'screen.blacklist.removed', params: { cardNo, central: ctx.kit.t(sent.key, sent.params) } };
   }
 }

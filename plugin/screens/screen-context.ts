@@ -30,11 +30,13 @@ import {
   UserSessionToken,
 } from '../tokens.ts';
 import { requirePermission } from './plugin-screen.ts';
-import { CentralLink, type CentralAnswer } from './central-link.ts';
+import { CentralLink, sendChange, type CardChange } from './central-link.ts';
 import { ScreenView, ViewKit, type Notice } from './screen-view.ts';
 import type { MessageKey } from '../i18n/catalogue.ts';
 
 const DAY = 86_400;
+/** Meta key: card changes central has not heard of yet (JSON array, oldest first). */
+const BACKLOG = 'screens.central_backlog';
 
 /** A card on the reader, read and verified, with what resolving an earlier write of it said. */
 export interface TappedCard {
@@ -208,16 +210,48 @@ export class ScreenContext {
   }
 
   /**
-   * Tells central about an op already recorded locally. Accepted → taken off the outbox (central
-   * has it); offline → it stays queued for sync; refused → it stays queued and the cashier reads why.
+   * Tells central about a change already recorded locally (its op also waits in the outbox for
+   * sync, which central keeps as the terminal's record of it). Changes central could not be reached
+   * for are kept, in order, and sent before the next one: see {@link catchUp}.
    */
-  async report<T>(op: Op, answer: Promise<CentralAnswer<T>>): Promise<Notice> {
-    const a = await answer;
-    if (a.kind === 'ok') {
-      await this.store.ack([op.opId]);
-      return { tone: 'success', key: 'screen.sent_to_central' };
+  async tell(change: CardChange): Promise<Notice> {
+    const left = await this.catchUp();
+    if (left > 0) {
+      await this.saveBacklog([...(await this.backlog()), change]);
+      return { tone: 'info', key: 'screen.queued_offline' };
     }
-    if (a.kind === 'offline') return { tone: 'info', key: 'screen.queued_offline' };
+    const a = await sendChange(this.central, change);
+    if (a.kind === 'ok') return { tone: 'success', key: 'screen.sent_to_central' };
+    if (a.kind === 'offline') {
+      await this.saveBacklog([...(await this.backlog()), change]);
+      return { tone: 'info', key: 'screen.queued_offline' };
+    }
     return { tone: 'warning', key: 'screen.central_refused', params: { message: a.error.message } };
+  }
+
+  /**
+   * Sends the changes kept while central could not be reached, oldest first, until one finds it
+   * unreachable again; resolves with how many are still kept. One central refuses is dropped (logged):
+   * retrying cannot change its answer.
+   */
+  async catchUp(): Promise<number> {
+    const backlog = await this.backlog();
+    let sent = 0;
+    for (const change of backlog) {
+      const a = await sendChange(this.central, change);
+      if (a.kind === 'offline') break;
+      if (a.kind === 'refused') this.logger.warn({ cardNo: change.cardNo, path: change.path, code: a.error.code }, 'central refused a change made offline');
+      sent += 1;
+    }
+    if (sent > 0) await this.saveBacklog(backlog.slice(sent));
+    return backlog.length - sent;
+  }
+
+  private async backlog(): Promise<CardChange[]> {
+    return JSON.parse((await this.store.getMeta(BACKLOG)) ?? '[]') as CardChange[];
+  }
+
+  private async saveBacklog(changes: readonly CardChange[]): Promise<void> {
+    await this.store.setMeta(BACKLOG, JSON.stringify(changes));
   }
 }

@@ -10,6 +10,7 @@ import { TestCentral, ok, type Session } from '../../../central/test-support/har
 import { testDatabases } from '../../../central/test-support/databases.ts';
 import { makeCardImage, readImage, TERMINAL } from '../../test-support/redemption-harness.ts';
 import { CentralLink } from '../central-link.ts';
+import { ScreenContext } from '../screen-context.ts';
 import { ScreenBench, field, table, zh } from '../screen-test-kit.ts';
 
 describe('management screens with central (real central on SQLite)', function () {
@@ -72,7 +73,7 @@ describe('management screens with central (real central on SQLite)', function ()
     }
   });
 
-  it('cinema terminal online: a sale reaches central at once (nothing left queued); the history then comes from central, offline from local data', async () => {
+  it('cinema terminal online: a sale reaches central at once through its API; history from central, offline from local data; a change made offline is sent once central is back', async () => {
     assert.equal(made.length, 2, 'needs the HQ batch');
     const manager = await central.loginAs('manager', { cinemaId: cinema.id });
     const till = await bench({ as: 'manager', identity: { terminalId: TERMINAL.terminalId, cinemaId: cinema.id }, config: { terminal: { ...TERMINAL, cinemaId: cinema.id } } });
@@ -84,7 +85,7 @@ describe('management screens with central (real central on SQLite)', function ()
     const form = await till.waitForText('cinecard.card.sell', 'screen.expiry');
     till.host.press(form.id, 'confirm');
     await till.waitForText(form.id, 'screen.sent_to_central');
-    assert.equal(await till.plugin.store.pendingCount(), 0, 'central has the sale: nothing queued');
+    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['activate'], 'the op still goes up with sync, as the terminal’s record of the sale central has');
     const sold = ok(await manager.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000001' } } }));
     assert.equal(sold.state, 'active');
     assert.equal(sold.cinemaId, cinema.id);
@@ -113,8 +114,15 @@ describe('management screens with central (real central on SQLite)', function ()
     const renew = await till.waitForText('cinecard.card.renew', 'screen.renew.current', { date: '2027-11-25' });
     till.host.press(renew.id, 'confirm', { expiry: '2028-01-31' });
     await till.waitForText(renew.id, 'screen.queued_offline');
-    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['renew']);
+    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['activate', 'renew']);
     sold1 = await till.fx.snapshot();
+
+    // Back online: the renewal central missed is sent through its API (sync alone would park it).
+    link.connect(manager.client);
+    assert.equal(await till.plugin.resolve(ScreenContext).catchUp(), 0, 'nothing left to send');
+    const renewed = ok(await manager.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000001' } } }));
+    assert.equal(renewed.expiresAt, '2028-01-31T15:59:59.000Z');
+    assert.equal(renewed.appliedSeq, (await readImage(sold1)).record.seq);
   });
 
   it('HQ station: a top-up is written to the card and recorded at central; a recycled card changes type at central', async () => {
@@ -132,9 +140,9 @@ describe('management screens with central (real central on SQLite)', function ()
     await hq.waitForText(form.id, 'screen.sent_to_central');
     const card = await readImage(await hq.fx.snapshot());
     assert.deepEqual([card.record.remainingUses, card.record.lifetimeUsesLoaded, card.record.lastTxKind], [20, 20, 'top_up']);
-    assert.equal(await hq.plugin.store.pendingCount(), 0);
+    assert.deepEqual((await hq.plugin.store.pendingOps()).map((o) => [o.kind, o.uses]), [['top_up', 8]]);
     const history = ok(await central.admin.client.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo: '880000001' }, query: { scope: 'all' } } }));
-    assert.ok(history.items.some((e) => e.kind === 'topup' && e.usesDelta === 8 && e.seq === card.record.seq));
+    assert.ok(history.items.some((e) => e.kind === 'topup' && e.usesDelta === 8 && e.seq === card.record.seq && e.status === 'applied'));
     hq.host.dismiss(form.id);
     await hq.fx.remove();
 
