@@ -25,6 +25,7 @@ import type { components } from '../client/schema.ts';
 import type { Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
 import { dialectOf } from '../store/database.ts';
+import { isUniqueViolation } from '../store/db-errors.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
@@ -145,12 +146,17 @@ export class SyncIngest {
     const nowDate = this.clock.now();
     const now = isoTime(nowDate);
     const ops = [...batch.ops].sort((a, b) => a.termSeq - b.termSeq) as unknown as Record<string, unknown>[];
+    // Validation is pure: done before the transaction, so it overlaps other batches' writes.
+    const parsedOps = ops.map((raw) => FullOp.safeParse(raw));
 
-    const { expectedSeq, results, position } = await this.db.transaction(async (trx) => {
+    const attempt = (checkAll: boolean) => this.db.transaction(async (trx) => {
       const run = new BatchRun(trx, this.policy, terminalId, cinemaId, now);
       const firstExpected = await run.lockTerminal();
       let expected = firstExpected;
-      const known = await run.knownOps(ops.map((o) => o['opId'] as string));
+      // Ops at or past the expected seq are new unless the terminal reused an op id (a bug); the
+      // unique op id catches that, and the batch is then retried looking every op id up.
+      const lookUp = checkAll ? ops : ops.filter((o) => (o['termSeq'] as number) < firstExpected);
+      const known = await run.knownOps(lookUp.map((o) => o['opId'] as string));
       const results: SyncOpResult[] = [];
       const accepted: { op: WireOp; result: SyncOpResult }[] = [];
 
@@ -177,7 +183,7 @@ export class SyncIngest {
           continue;
         }
         expected++;
-        const parsed = FullOp.safeParse(raw);
+        const parsed = parsedOps[i]!;
         if (!parsed.success) {
           const detail = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
           results.push(run.park(raw, 'invalid_op', detail));
@@ -200,6 +206,14 @@ export class SyncIngest {
       const position = await run.finish(expected, expected - firstExpected, batch, nowDate);
       return { expectedSeq: expected, results, position };
     });
+    let outcome: Awaited<ReturnType<typeof attempt>>;
+    try {
+      outcome = await attempt(false);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      outcome = await attempt(true);
+    }
+    const { expectedSeq, results, position } = outcome;
     return { expectedSeq, results, head: position.head, blacklistVersion: position.blacklistVersion, serverTime: now };
   }
 }
@@ -235,13 +249,17 @@ class BatchRun {
   /** Locks (creating) the terminal's row; returns the next expected term seq. */
   async lockTerminal(): Promise<number> {
     const { trx } = this;
+    const select = () => {
+      const q = trx('sync_terminals').where({ terminal_id: this.terminalId }).first<{ next_seq: number } | undefined>('next_seq');
+      return dialectOf(trx) === 'postgres' ? q.forUpdate() : q;
+    };
+    const row = await select();
+    if (row) return row.next_seq;
     await trx('sync_terminals')
       .insert({ terminal_id: this.terminalId, cinema_id: this.cinemaId, next_seq: 1, ops_received: 0 })
       .onConflict('terminal_id')
       .ignore();
-    const q = trx('sync_terminals').where({ terminal_id: this.terminalId }).first<{ next_seq: number }>('next_seq');
-    const row = dialectOf(trx) === 'postgres' ? await q.forUpdate() : await q;
-    return row.next_seq;
+    return (await select())!.next_seq;
   }
 
   /** Every earlier upload of these op ids: accepted ones (ledger or kept) and parked ones. */

@@ -33,6 +33,7 @@ function changeView(row: ChangeRow): S['SyncChange'] {
 }
 
 export class SyncFeed {
+  private readonly notedAt = new Map<string, number>();
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
@@ -50,9 +51,7 @@ export class SyncFeed {
     const blacklistCursor = query.blacklistCursor ?? 0;
     const limit = query.limit ?? 1000;
     const position = await logPosition(this.db);
-    await this.db('sync_terminals')
-      .where({ terminal_id: terminalId })
-      .update({ last_seen_at: isoTime(this.clock.now()), last_pull_at: isoTime(this.clock.now()), cursor });
+    await this.notePull(terminalId, cursor);
     const base = { head: position.head, blacklistVersion: position.blacklistVersion };
     if (cursor < position.prunedThrough || blacklistCursor < position.prunedThrough) {
       return { reset: true, items: [], blacklist: [], cursor, blacklistCursor, hasMore: true, ...base };
@@ -79,6 +78,18 @@ export class SyncFeed {
       hasMore: blacklist.length === limit || items.length === limit,
       ...base,
     };
+  }
+
+  /**
+   * Health bookkeeping of a pull, written at most every few seconds per terminal: after a poke a
+   * thousand terminals pull at once, and a write each would be most of the work.
+   */
+  private async notePull(terminalId: string, cursor: number): Promise<void> {
+    const now = this.clock.now().getTime();
+    const last = this.notedAt.get(terminalId);
+    if (last !== undefined && now - last < 5000 && now >= last) return;
+    this.notedAt.set(terminalId, now);
+    await this.db('sync_terminals').where({ terminal_id: terminalId }).update({ last_seen_at: isoTime(new Date(now)), last_pull_at: isoTime(new Date(now)), cursor });
   }
 
   async snapshot(principal: Principal, query: { after?: string; limit?: number }): Promise<S['SyncSnapshot']> {
