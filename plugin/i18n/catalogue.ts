@@ -193,7 +193,11 @@ export const messages = {
   // Cards to recycle today.
   'screen.recycle.title': { 'zh-CN': '今日待回收卡', en: 'Cards to recycle today' },
   'screen.recycle.today': { 'zh-CN': '{date} 本影城应回收 {count} 张卡。', en: '{date}: {count} cards to collect at this cinema.' },
-  'screen.recycle.local_note': { 'zh-CN': '按本机记录统计（次数在本机用完的卡）。', en: 'From this till’s own records (cards whose last use was taken here).' },
+  'screen.recycle.local_note': {
+    'zh-CN': '总部暂时连不上：按本机记录统计（次数在本机用完的卡），可能不完整。',
+    en: 'Headquarters cannot be reached: from this till’s own records (cards whose last use was taken here); may be incomplete.',
+  },
+  'screen.recycle.from_central': { 'zh-CN': '数据来自总部：本影城所有终端今天回收的卡。', en: 'From headquarters: the cards collected at every till of this cinema today.' },
   'screen.recycle.reason': { 'zh-CN': '原因', en: 'Reason' },
   'screen.recycle.reason.exhausted': { 'zh-CN': '次数用完', en: 'Used up' },
   'screen.recycle.reason.returned': { 'zh-CN': '顾客交回', en: 'Handed back' },

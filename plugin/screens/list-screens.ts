@@ -101,13 +101,17 @@ export class RecycleListScreen implements PluginScreen {
   async open(actor: Actor | undefined): Promise<void> {
     const { ctx } = this;
     const k = ctx.kit;
-    const cards = await ctx.cards.awaitingRecycling(ctx.startOfToday());
+    const since = ctx.startOfToday();
+    const reason = (r: 'exhausted' | 'returned' | null) => k.t(`screen.recycle.reason.${r ?? 'exhausted'}`);
+    // Central knows the cards collected at every till of this cinema; this till only its own.
+    const answer = await ctx.central.call((c) => c.GET('/v1/cards', { params: { query: { state: 'recycled', cinemaId: ctx.config.terminal.cinemaId, recycledSince: since, limit: 500 } } }));
+    const rows = answer.kind === 'ok'
+      ? answer.data.items.map((c) => ({ cardNo: c.cardNo, reason: reason(c.recycledReason), at: c.recycledAt && localTime(ctx, c.recycledAt) }))
+      : (await ctx.cards.awaitingRecycling(since)).map((c) => ({ cardNo: c.cardNo, reason: reason(c.recycledReason), at: c.recycledAt && localTime(ctx, c.recycledAt) }));
     const r = await ctx.view(this.id, this.title).open([
-      k.text('screen.recycle.today', { date: ctx.date(ctx.nowSeconds()), count: cards.length }, 'strong'),
-      k.text('screen.recycle.local_note', undefined, 'muted'),
-      k.table('recycle', [['cardNo', 'screen.card_no'], ['reason', 'screen.recycle.reason'], ['at', 'screen.recycle.at']],
-        cards.map((c) => ({ cardNo: c.cardNo, reason: k.t(`screen.recycle.reason.${c.recycledReason ?? 'exhausted'}`), at: c.recycledAt && localTime(ctx, c.recycledAt) })),
-        'screen.recycle.empty'),
+      k.text('screen.recycle.today', { date: ctx.date(ctx.nowSeconds()), count: rows.length }, 'strong'),
+      k.banner({ tone: answer.kind === 'ok' ? 'info' : 'warning', key: answer.kind === 'ok' ? 'screen.recycle.from_central' : 'screen.recycle.local_note' }),
+      k.table('recycle', [['cardNo', 'screen.card_no'], ['reason', 'screen.recycle.reason'], ['at', 'screen.recycle.at']], rows, 'screen.recycle.empty'),
       { type: 'stack', direction: 'horizontal', children: [k.button('reissue', 'screen.reissue.title', 'primary'), k.button(ACTION_CLOSE, 'screen.close')] },
     ]);
     if (r?.action === 'reissue' && (await ctx.allowed(this.reissue.permission))) await this.reissue.open(actor);

@@ -161,6 +161,15 @@ describe('management screens with central (real central on SQLite)', function ()
     assert.equal(ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000002' } } })).cardTypeId, other.id);
   });
 
+  it('cinema terminal online: today’s cards to recycle come from central (every till of the cinema)', async () => {
+    const manager = await central.loginAs('manager', { cinemaId: cinema.id });
+    const till = await bench({ as: 'manager', identity: { terminalId: TERMINAL.terminalId, cinemaId: cinema.id }, config: { terminal: { ...TERMINAL, cinemaId: cinema.id } } });
+    till.plugin.resolve(CentralLink).connect(manager.client);
+    const list = await till.openMenu('cinecard.card.recycle_list');
+    assert.ok(list.children.some((n) => n.type === 'banner' && n.text === zh('screen.recycle.from_central')));
+    assert.deepEqual(table(list, 'recycle').map((r) => [r['cardNo'], r['reason']]), [['880000002', zh('screen.recycle.reason.returned')]], 'handed back at this cinema (previous test)');
+  });
+
   it('HQ station offline: the batch is made and kept; the next time the screen opens with central reachable it is registered', async () => {
     const hq = await bench({ config: { mode: 'hq_station' }, as: 'operator' });
     const link = hq.plugin.resolve(CentralLink);
