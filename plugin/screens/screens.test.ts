@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { roles, type Role } from '../auth/permissions.ts';
+import { translate } from '../i18n/catalogue.ts';
 import { readImage, NOW_MS, sampleSale } from '../test-support/redemption-harness.ts';
 import { ScreenBench, field, shows, table, zh } from './screen-test-kit.ts';
 
@@ -46,14 +47,15 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
     });
   }
 
-  const actions: { id: string; role: Role; downgrade: Role; card: Parameters<ScreenBench['tapNew']>[0] }[] = [
+  const actions: { id: string; role: Role; downgrade: Role; card: Parameters<ScreenBench['tapNew']>[0]; mode?: 'hq_station' }[] = [
     { id: 'cinecard.card.sell', role: 'salesperson', downgrade: 'customer_query', card: { record: { status: 'made' } } },
     { id: 'cinecard.card.renew', role: 'salesperson', downgrade: 'local_statistician', card: {} },
     { id: 'cinecard.card.reissue', role: 'manager', downgrade: 'salesperson', card: { record: { status: 'recycled', remainingUses: 0 } } },
+    { id: 'cinecard.hq.top_up', role: 'operator', downgrade: 'statistician', card: {}, mode: 'hq_station' },
   ];
   for (const a of actions) {
     it(`${a.id}: the confirm is refused when the user at the till changed to ${a.downgrade} meanwhile; the card stays as it was`, async () => {
-      const bench = await new ScreenBench().start({ as: a.role });
+      const bench = await new ScreenBench().start({ as: a.role, ...(a.mode && { config: { mode: a.mode } }) });
       try {
         await bench.openMenu(a.id);
         await bench.tapNew(a.card);
@@ -71,14 +73,53 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
     });
   }
 
-  it('blacklist: adding is refused when the manager was replaced by a salesperson meanwhile', async () => {
-    const bench = await new ScreenBench().start();
+  const listActions: { id: string; action: string; values: Record<string, string | number>; unchanged: (b: ScreenBench) => Promise<unknown> }[] = [
+    { id: 'cinecard.blacklist', action: 'add', values: { cardNo: '300000999', reason: '挂失' }, unchanged: (b) => b.plugin.store.db('blacklist').count('* as n') },
+    { id: 'cinecard.blacklist', action: 'remove', values: { cardNo: '300000998' }, unchanged: (b) => b.plugin.store.db('blacklist').count('* as n') },
+    { id: 'cinecard.admin.users', action: 'save', values: { username: 'wangwu', role: 'manager' }, unchanged: (b) => b.plugin.store.db('users').select('username', 'roles', 'disabled_at') },
+    { id: 'cinecard.admin.users', action: 'disable', values: { username: 'salesperson' }, unchanged: (b) => b.plugin.store.db('users').select('username', 'roles', 'disabled_at') },
+    { id: 'cinecard.admin.rules', action: 'save', values: { name: '特惠', uses: 1 }, unchanged: (b) => b.plugin.store.db('redemption_rules').select('*') },
+    { id: 'cinecard.admin.rules', action: 'delete', values: { name: '普通场' }, unchanged: (b) => b.plugin.store.db('redemption_rules').select('*') },
+  ];
+  for (const a of listActions) {
+    it(`${a.id} ${a.action}: refused when the manager was replaced by a salesperson meanwhile; nothing changes`, async () => {
+      const bench = await new ScreenBench().start({ seed: { blacklist: ['300000998'] } });
+      try {
+        const view = await bench.openMenu(a.id);
+        const before = await a.unchanged(bench);
+        await bench.as('salesperson');
+        bench.host.press(view.id, a.action, a.values);
+        await bench.host.waitForView((v) => v.id === 'cinecard.forbidden');
+        assert.deepEqual(await a.unchanged(bench), before);
+        assert.equal(await bench.plugin.store.pendingCount(), 0);
+      } finally {
+        await bench.stop();
+      }
+    });
+  }
+
+  it('cinecard.hq.make: starting a batch is refused when the operator was replaced by a statistician meanwhile; no card is made', async () => {
+    const bench = await new ScreenBench().start({ config: { mode: 'hq_station' }, as: 'operator' });
     try {
-      const view = await bench.openMenu('cinecard.blacklist');
-      await bench.as('salesperson');
-      bench.host.press(view.id, 'add', { cardNo: '300000999', reason: '挂失' });
+      const form = await bench.openMenu('cinecard.hq.make');
+      await bench.as('statistician');
+      bench.host.press(form.id, 'confirm', { count: 1, first: '990000100' });
       await bench.host.waitForView((v) => v.id === 'cinecard.forbidden');
-      assert.equal(await bench.plugin.store.pendingCount(), 0);
+      assert.ok(!bench.host.events.some((e) => e.view && shows(e.view, zh('screen.make.tap_blank', { n: 1, count: 1, cardNo: '990000100' }))), 'never asked for a blank card');
+    } finally {
+      await bench.stop();
+    }
+  });
+
+  it('every string follows the session language: English', async () => {
+    const bench = await new ScreenBench().start({ config: { locale: 'en' }, as: 'salesperson' });
+    try {
+      const view = await bench.openMenu('cinecard.card.sell');
+      assert.equal(view.title, translate('en', 'screen.sell.title'));
+      assert.ok(shows(view, translate('en', 'screen.tap_card')));
+      await bench.tapNew({ record: { status: 'made' } });
+      const form = await bench.host.waitForView((v) => v.id === view.id && field(v, 'expiry') !== undefined);
+      assert.ok(shows(form, translate('en', 'redeem.status', { status: translate('en', 'status.made') })));
     } finally {
       await bench.stop();
     }
