@@ -28,7 +28,8 @@ export interface Notice {
   readonly params?: MessageParams;
 }
 
-function cardLines(t: Translator, f: CardFacts, remaining = f.card.record.remainingUses): ViewNode[] {
+/** The card's data as the popup and the management screens list it. */
+export function cardLines(t: Translator, f: CardFacts, remaining = f.card.record.remainingUses): ViewNode[] {
   const s = f.card.static, r = f.card.record;
   return [
     { type: 'text', text: t.t('redeem.card_no', { cardNo: String(s.cardNumber) }), tone: 'strong', size: 'lg' },

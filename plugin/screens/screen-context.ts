@@ -20,6 +20,7 @@ import type { PluginConfig } from '../config.ts';
 import type { Translator } from '../i18n/translator.ts';
 import { checkCard, problemMessage } from '../redemption/card-check.ts';
 import { ReaderClaim } from '../redemption/reader-claim.ts';
+import { cardLines } from '../redemption/redemption-popup.ts';
 import type { CardCache } from '../store/card-cache.ts';
 import type { TerminalCardJournal } from '../store/card-journal.ts';
 import { CardTypeCatalogue, DEFAULT_VALIDITY_DAYS, type CardTypeTerms } from '../store/card-type-terms.ts';
@@ -125,17 +126,10 @@ export class ScreenContext {
     return (await requirePermission(this.ui, this.i18n, actor, permission)) ? actor : undefined;
   }
 
-  /** The card's data as every screen lists it. */
-  async cardLines(card: CardReadable, remaining = card.record.remainingUses): Promise<ViewNode[]> {
-    const k = this.kit;
+  /** The card's data, as the redemption popup lists it. */
+  async cardLines(card: CardReadable): Promise<ViewNode[]> {
     const type = await this.types.byCode(card.static.cardType);
-    return [
-      { type: 'text', text: k.t('redeem.card_no', { cardNo: String(card.static.cardNumber) }), tone: 'strong', size: 'lg' },
-      k.text('redeem.card_type', { type: type?.name ?? k.t('redeem.card_type_code', { code: card.static.cardType }) }),
-      k.text('redeem.remaining', { remaining }),
-      k.text('redeem.expiry', { date: this.date(card.record.expiry) }),
-      k.text('redeem.status', { status: k.t(`status.${card.record.status}`) }),
-    ];
+    return cardLines(this.i18n, { card, typeName: type?.name, date: (s) => this.date(s) });
   }
 
   /**
