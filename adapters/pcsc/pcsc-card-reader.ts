@@ -117,6 +117,8 @@ class PcscSession implements CardSession {
   private inflight: Promise<unknown> = Promise.resolve();
   /** Set after a timeout: the handle is stuck in a native call and must not be used again. */
   private poisoned = false;
+  /** A native call is running on the handle. */
+  private busy = false;
 
   constructor(
     readonly reader: string,
@@ -145,15 +147,18 @@ class PcscSession implements CardSession {
   }
 
   /** Ends the session: pending and later calls reject with `kind`; the handle is let go. */
-  end(kind: CardIoErrorKind, code?: string): void {
+  end(kind: CardIoErrorKind, code?: string, disposition = CardDisposition.LEAVE): void {
     if (!this.present) return;
     this.present = false;
     this.ending.reject(new CardIoError(kind, MESSAGES[kind], code));
     const card = this.card;
     this.card = undefined;
+    if (!card) return;
     // Disconnect only after the call in flight (pcsc-mini throws CardIsBusy otherwise) — for a
     // poisoned handle, whenever its stuck call comes back, which frees its slot in pcsc-mini's pool.
-    if (card) void this.inflight.finally(() => disconnectQuietly(card));
+    // With nothing in flight, start it now, synchronously: dispose() relies on that (see there).
+    if (this.busy) void this.inflight.finally(() => disconnectQuietly(card, disposition));
+    else void disconnectQuietly(card, disposition);
   }
 
   private call<T>(op: (card: Card) => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
@@ -191,7 +196,11 @@ class PcscSession implements CardSession {
     let timer: NodeJS.Timeout | undefined;
     try {
       const native = op(card); // may throw synchronously (CardIsBusy, NoCardConnection)
-      this.inflight = native.catch(() => undefined);
+      this.busy = true;
+      this.inflight = native.then(
+        () => void (this.busy = false),
+        () => void (this.busy = false),
+      );
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new CardIoError('card_mute', `The card did not answer within ${timeoutMs} ms.`)), timeoutMs);
       });
@@ -291,7 +300,15 @@ export class PcscCardReader implements CardReader {
     clearTimeout(this.restartTimer);
     const client = this.client;
     this.client = undefined;
-    this.dropReaders('reader_gone');
+    // pcsc-mini 0.1.3's stop() releases the PC/SC context without cancelling the monitor thread's
+    // SCardGetStatusChange, and pcsc-lite holds the context's lock for the whole wait: stop() blocks
+    // this thread until the next reader event. Our own cards are therefore let go first, with a
+    // reset (the disconnects run on the thread pool meanwhile): pcscd powers a card down ~0.6 s
+    // after its last handle is gone, and that is such an event — so dispose() with a card on the
+    // reader blocks for about that long. (UNPOWER at once confused vpcd's next insert.) A card
+    // another application still holds, or a call stuck in flight, gives no event: then stop()
+    // waits for the next tap or removal. The fix belongs in pcsc-mini (SCardCancel before release).
+    this.dropReaders('reader_gone', CardDisposition.RESET);
     if (client) stopClient(client);
     for (const e of [this.readerAdded, this.readerRemoved, this.serviceChanged, this.cardPresent, this.cardRemoved]) e.dispose();
   }
@@ -349,15 +366,15 @@ export class PcscCardReader implements CardReader {
     this.scheduleRestart();
   }
 
-  private dropReaders(kind: CardIoErrorKind): void {
-    for (const slot of [...this.slots.values()]) this.removeSlot(slot, kind);
+  private dropReaders(kind: CardIoErrorKind, disposition?: CardDisposition): void {
+    for (const slot of [...this.slots.values()]) this.removeSlot(slot, kind, disposition);
   }
 
-  private removeSlot(slot: ReaderSlot, kind: CardIoErrorKind): void {
+  private removeSlot(slot: ReaderSlot, kind: CardIoErrorKind, disposition?: CardDisposition): void {
     if (this.slots.get(slot.name) !== slot) return;
     this.slots.delete(slot.name);
     slot.present = false;
-    this.endSession(slot, kind);
+    this.endSession(slot, kind, undefined, disposition);
     slot.reader.removeAllListeners();
     this.readerRemoved.fire(slot.name);
   }
@@ -484,20 +501,20 @@ export class PcscCardReader implements CardReader {
     });
   }
 
-  private endSession(slot: ReaderSlot, kind: CardIoErrorKind, code?: string): void {
+  private endSession(slot: ReaderSlot, kind: CardIoErrorKind, code?: string, disposition?: CardDisposition): void {
     const session = slot.session;
     if (!session) return;
     slot.session = undefined;
     if (!session.present) return;
-    session.end(kind, code);
+    session.end(kind, code, disposition);
     this.cardRemoved.fire({ sessionId: session.id, reader: slot.name });
   }
 }
 
 /** Lets go of a handle; it may already be gone with the card, the reader or the service. */
-async function disconnectQuietly(card: Card): Promise<void> {
+async function disconnectQuietly(card: Card, disposition = CardDisposition.LEAVE): Promise<void> {
   try {
-    await card.disconnect(CardDisposition.LEAVE); // may also throw synchronously
+    await card.disconnect(disposition); // may also throw synchronously
   } catch {
     // nothing left to release
   }
