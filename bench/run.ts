@@ -11,8 +11,8 @@ type Suite = () => Promise<BenchRow[]>;
 const suites: Record<string, (() => Promise<Suite>) | { pending: string }> = {
   card: async () => (await import('./card.ts')).cardBench,
   redeem: async () => (await import('./redeem-browser.ts')).withBrowserRows((await import('./redeem.ts')).redeemBench),
-  ingest: { pending: 'issue 5 (sync)' },
-  push: { pending: 'issue 5 (sync)' },
+  ingest: async () => (await import('./ingest.ts')).ingestBench,
+  push: async () => (await import('./push.ts')).pushBench,
   report: { pending: 'issue 7 (statistics)' },
   export: { pending: 'issue 7 (statistics)' },
 };

@@ -49,7 +49,8 @@ export interface SyncBench {
   /** The child central's URL (after {@link SyncBench.serve}). */
   url: string;
   readonly setup: RunningCentral;
-  readonly admin: CentralClient;
+  /** The HQ admin, logged in on the current `url`. */
+  admin: CentralClient;
   readonly cinemaId: string;
   enrol(count: number): Promise<BenchTerminal[]>;
   /** `count` cards sold at the cinema (seq 2), with `uses` each; made by the API, sold in bulk in the database. */
@@ -153,6 +154,8 @@ export async function syncBench(dialect: Dialect): Promise<SyncBench> {
         if (Date.now() > deadline) throw new Error('central did not start');
         await new Promise((r) => setTimeout(r, 100));
       }
+      const relogin = ok(await createCentralClient(bench.url).POST('/v1/auth/login', { body: { username: 'bench', password } }));
+      bench.admin = createCentralClient(bench.url, { token: relogin.accessToken });
     },
     async close() {
       if (child && child.exitCode === null) {

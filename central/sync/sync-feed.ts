@@ -33,7 +33,10 @@ function changeView(row: ChangeRow): S['SyncChange'] {
 }
 
 export class SyncFeed {
-  private readonly notedAt = new Map<string, number>();
+  private readonly pulls = new Map<string, { cursor: number; at: string }>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private positionRead: Promise<Awaited<ReturnType<typeof logPosition>>> | undefined;
+  private readonly pages = new Map<string, Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion'>>>();
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
@@ -50,12 +53,46 @@ export class SyncFeed {
     const cursor = query.cursor ?? 0;
     const blacklistCursor = query.blacklistCursor ?? 0;
     const limit = query.limit ?? 1000;
-    const position = await logPosition(this.db);
+    const position = await this.sharedPosition();
     await this.notePull(terminalId, cursor);
     const base = { head: position.head, blacklistVersion: position.blacklistVersion };
     if (cursor < position.prunedThrough || blacklistCursor < position.prunedThrough) {
       return { reset: true, items: [], blacklist: [], cursor, blacklistCursor, hasMore: true, ...base };
     }
+    // After a poke every terminal asks the same question at once: one read answers them all.
+    // Change-log rows never change, so a page read at this head is the right answer to anyone
+    // asking at this head.
+    const key = `${cinemaId}|${cursor}|${blacklistCursor}|${limit}|${position.head}|${position.blacklistVersion}`;
+    let page = this.pages.get(key);
+    if (!page) {
+      page = this.readPage(cinemaId, cursor, blacklistCursor, limit, position.head);
+      if (this.pages.size > 10_000) this.pages.clear();
+      this.pages.set(key, page);
+      const forget = () => setTimeout(() => this.pages.delete(key), 2000).unref();
+      page.then(forget, () => this.pages.delete(key));
+    }
+    return { ...(await page), ...base };
+  }
+
+  /**
+   * The log position, one read shared by the pulls that arrive while it is in flight. A position
+   * read a moment before a request arrived is still a correct answer: the terminal's cursor stops
+   * there and the next poke (or pull) takes it further; nothing is skipped.
+   */
+  private sharedPosition(): Promise<Awaited<ReturnType<typeof logPosition>>> {
+    if (!this.positionRead) {
+      this.positionRead = logPosition(this.db).finally(() => (this.positionRead = undefined));
+    }
+    return this.positionRead;
+  }
+
+  private async readPage(
+    cinemaId: string,
+    cursor: number,
+    blacklistCursor: number,
+    limit: number,
+    head: number,
+  ): Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion'>> {
     // Rules of other cinemas are not this terminal's business.
     const visible = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('cinema_id').orWhere('cinema_id', cinemaId));
     const [blacklist, items] = await Promise.all([
@@ -67,7 +104,7 @@ export class SyncFeed {
     // later (ids follow commit order).
     const lastId = (rows: ChangeRow[], from: number) => {
       const last = rows.length > 0 ? Number(rows[rows.length - 1]!.id) : from;
-      return rows.length === limit ? last : Math.max(from, last, position.head);
+      return rows.length === limit ? last : Math.max(from, last, head);
     };
     return {
       reset: false,
@@ -76,20 +113,27 @@ export class SyncFeed {
       blacklistCursor: lastId(blacklist, blacklistCursor),
       cursor: lastId(items, cursor),
       hasMore: blacklist.length === limit || items.length === limit,
-      ...base,
     };
   }
 
   /**
-   * Health bookkeeping of a pull, written at most every few seconds per terminal: after a poke a
-   * thousand terminals pull at once, and a write each would be most of the work.
+   * Health bookkeeping of pulls, gathered in memory and written together every couple of seconds:
+   * after a poke a thousand terminals pull at once, and a write each would be most of the work.
    */
   private async notePull(terminalId: string, cursor: number): Promise<void> {
-    const now = this.clock.now().getTime();
-    const last = this.notedAt.get(terminalId);
-    if (last !== undefined && now - last < 5000 && now >= last) return;
-    this.notedAt.set(terminalId, now);
-    await this.db('sync_terminals').where({ terminal_id: terminalId }).update({ last_seen_at: isoTime(new Date(now)), last_pull_at: isoTime(new Date(now)), cursor });
+    this.pulls.set(terminalId, { cursor, at: isoTime(this.clock.now()) });
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const noted = [...this.pulls];
+      this.pulls.clear();
+      this.db
+        .transaction(async (trx) => {
+          for (const [id, p] of noted) await trx('sync_terminals').where({ terminal_id: id }).update({ last_seen_at: p.at, last_pull_at: p.at, cursor: p.cursor });
+        })
+        .catch(() => {});
+    }, 2000);
+    this.flushTimer.unref();
   }
 
   async snapshot(principal: Principal, query: { after?: string; limit?: number }): Promise<S['SyncSnapshot']> {

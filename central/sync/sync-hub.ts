@@ -44,7 +44,7 @@ export class SyncHub {
     private readonly options: SyncHubOptions,
     initial: LogPosition,
   ) {
-    this.position = initial;
+    this.position = { head: initial.head, blacklistVersion: initial.blacklistVersion };
     this.pingTimer = setInterval(() => this.heartbeat(), options.pingIntervalMs);
     this.pingTimer.unref();
   }

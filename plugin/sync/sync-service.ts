@@ -263,6 +263,7 @@ export class SyncService {
   /** Pulls pages until the head; a reset replaces the replica from the snapshot. */
   private async pullAll(): Promise<void> {
     const limit = this.options.pullLimit ?? 1000;
+    let extra = 0;
     for (;;) {
       const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
       const blacklistCursor = Number((await this.store.getMeta(BLACKLIST_CURSOR)) ?? 0);
@@ -281,7 +282,8 @@ export class SyncService {
       });
       this.state = { ...this.state, cursor: page.cursor };
       this.succeeded(page.head);
-      if (!page.hasMore) return;
+      // A poke may have announced more than this page's answer knew of: pull again (bounded).
+      if (!page.hasMore && (this.state.head <= page.cursor || ++extra > 3)) return;
     }
   }
 

@@ -1,0 +1,120 @@
+/**
+ * `npm run bench -- push` (DESIGN §7): a blacklist change → enforced at 1,000 connected terminals.
+ * Central runs as a child process (SQLite); 1,000 simulated terminals in this process each hold
+ * the sync socket and, on a poke past their blacklist cursor, pull the change log over HTTP and
+ * apply it. Latency per terminal: from the HQ request that blacklists a card to that terminal
+ * having the card in its blacklist. Budget: p99 ≤ 500 ms.
+ */
+import { WebSocket } from 'ws';
+import { parseSyncMessage, SYNC_SOCKET_PATH, type Schemas } from '../central/client/index.ts';
+import { percentile, round, type BenchRow } from './report.ts';
+import { syncBench, type BenchTerminal } from './sync-setup.ts';
+
+const TERMINALS = Number(process.env['BENCH_PUSH_TERMINALS'] ?? 1000);
+const ROUNDS = Number(process.env['BENCH_PUSH_ROUNDS'] ?? 10);
+
+class SimulatedTerminal {
+  cursor = 0;
+  blacklistCursor = 0;
+  readonly blacklist = new Set<string>();
+  private ws: WebSocket | undefined;
+  private pulling = false;
+  private again = false;
+  /** card → when it was applied (hrtime). */
+  readonly appliedAt = new Map<string, bigint>();
+
+  constructor(
+    private readonly url: string,
+    private readonly terminal: BenchTerminal,
+  ) {}
+
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(this.url.replace(/^http/, 'ws') + SYNC_SOCKET_PATH, { headers: { authorization: `Bearer ${this.terminal.token}` } });
+      this.ws = ws;
+      ws.once('error', reject);
+      ws.on('message', (data) => {
+        const m = parseSyncMessage(String(data));
+        if (!m) return;
+        if (m.type === 'welcome') {
+          this.cursor = m.head;
+          this.blacklistCursor = m.blacklistVersion;
+          resolve();
+        } else if (m.blacklistVersion > this.blacklistCursor || m.head > this.cursor) {
+          void this.pull();
+        }
+      });
+    });
+  }
+
+  private async pull(): Promise<void> {
+    if (this.pulling) {
+      this.again = true;
+      return;
+    }
+    this.pulling = true;
+    try {
+      do {
+        this.again = false;
+        const q = `cursor=${this.cursor}&blacklistCursor=${this.blacklistCursor}&limit=500`;
+        const res = await fetch(`${this.url}/v1/sync/changes?${q}`, { headers: { authorization: `Bearer ${this.terminal.token}` } });
+        const page = (await res.json()) as Schemas['SyncChanges'];
+        for (const change of page.blacklist) {
+          if (!change.blacklist) continue;
+          if (change.blacklist.listed) {
+            this.blacklist.add(change.blacklist.cardNo);
+            if (!this.appliedAt.has(change.blacklist.cardNo)) this.appliedAt.set(change.blacklist.cardNo, process.hrtime.bigint());
+          } else this.blacklist.delete(change.blacklist.cardNo);
+        }
+        this.cursor = page.cursor;
+        this.blacklistCursor = page.blacklistCursor;
+        if (page.hasMore) this.again = true;
+      } while (this.again);
+    } finally {
+      this.pulling = false;
+    }
+  }
+
+  close(): void {
+    this.ws?.terminate();
+  }
+}
+
+export async function pushBench(): Promise<BenchRow[]> {
+  const bench = await syncBench('sqlite');
+  const sims: SimulatedTerminal[] = [];
+  try {
+    const terminals = await bench.enrol(TERMINALS);
+    const cards = await bench.soldCards(ROUNDS, 100);
+    await bench.serve();
+    for (let i = 0; i < terminals.length; i += 100) {
+      const chunk = terminals.slice(i, i + 100).map((t) => new SimulatedTerminal(bench.url, t));
+      await Promise.all(chunk.map((s) => s.connect()));
+      sims.push(...chunk);
+    }
+    const latencies: number[] = [];
+    let missed = 0;
+    for (const cardNo of cards) {
+      await new Promise((r) => setTimeout(r, 200));
+      const start = process.hrtime.bigint();
+      const res = await bench.admin.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo } }, body: { reason: 'bench' } });
+      if (!res.response.ok) throw new Error(`blacklist failed: ${res.response.status}`);
+      const deadline = Date.now() + 10_000;
+      while (sims.some((s) => !s.appliedAt.has(cardNo)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      for (const s of sims) {
+        const at = s.appliedAt.get(cardNo);
+        if (at === undefined) missed++;
+        else latencies.push(Number(at - start) / 1e6);
+      }
+    }
+    const p99 = percentile(latencies, 99);
+    return [
+      { name: `push: blacklist → enforced at ${TERMINALS} terminals, p50`, value: round(percentile(latencies, 50)), unit: 'ms', budget: '—', baseline: null, ok: null },
+      { name: `push: blacklist → enforced at ${TERMINALS} terminals, p99`, value: round(p99), unit: 'ms', budget: '≤ 500', baseline: null, ok: p99 <= 500 && missed === 0 },
+      { name: 'push: terminals that missed a change (10 s)', value: missed, unit: 'count', budget: '0', baseline: null, ok: missed === 0 },
+    ];
+  } finally {
+    for (const s of sims) s.close();
+    await bench.close();
+  }
+}
