@@ -4,12 +4,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { inject, injectable } from 'tsyringe';
-import type { ViewResult } from '../../adapters/host-ui.ts';
+import type { ViewNode, ViewResult } from '../../adapters/host-ui.ts';
 import type { Schemas } from '../../central/client/index.ts';
 import { terminalRoles, type Actor, type Role } from '../auth/permissions.ts';
 import type { RedemptionRule } from '../redemption/redemption-rules.ts';
 import type { PluginScreen } from './plugin-screen.ts';
 import { ScreenContext } from './screen-context.ts';
+import { ListEditorScreen } from './list-editor-screen.ts';
 import { ACTION_CLOSE, intValue, textValue, type Notice } from './screen-view.ts';
 
 @injectable()
@@ -62,46 +63,35 @@ export class LoginScreen implements PluginScreen {
 const roleOptions = (ctx: ScreenContext) => terminalRoles.map((r) => ({ value: r, label: ctx.kit.t(`role.${r}`) }));
 
 @injectable()
-export class UsersScreen implements PluginScreen {
+export class UsersScreen extends ListEditorScreen {
   readonly id = 'cinecard.admin.users';
   readonly title = 'screen.users.title' as const;
   readonly permission = 'users.manage' as const;
   readonly group = 'admin' as const;
-  readonly mode = 'terminal' as const;
+  protected readonly actions = [
+    { id: 'save', label: 'screen.users.save', variant: 'primary' }, { id: 'disable', label: 'screen.users.disable', variant: 'danger' }, { id: 'enable', label: 'screen.users.enable' },
+  ] as const;
 
-  constructor(@inject(ScreenContext) private readonly ctx: ScreenContext) {}
-
-  async open(_actor: Actor | undefined): Promise<void> {
-    const { ctx } = this;
-    const k = ctx.kit;
-    const view = ctx.view(this.id, this.title);
-    let notice: Notice | undefined;
-    for (;;) {
-      const users = await ctx.localUsers.list();
-      const r = await view.open([
-        ...(notice ? [k.banner(notice)] : []),
-        k.table('users', [['username', 'screen.users.username'], ['name', 'screen.users.name'], ['roles', 'screen.users.roles'], ['state', 'screen.users.state']],
-          users.map((u) => ({ username: u.username, name: u.displayName, roles: u.roles.map((r) => k.t(`role.${r}`)).join('、'), state: k.t(u.disabled ? 'screen.users.disabled' : 'screen.users.enabled') })),
-          'screen.users.empty'),
-        k.field('username', 'text', 'screen.users.username', '', { required: true }),
-        k.field('name', 'text', 'screen.users.name', ''),
-        k.field('password', 'password', 'screen.users.password', ''),
-        k.field('operator', 'text', 'screen.users.host_operator', ''),
-        k.select('role', 'screen.users.role', 'salesperson', roleOptions(ctx)),
-        {
-          type: 'stack', direction: 'horizontal', children: [
-            k.button('save', 'screen.users.save', 'primary'), k.button('disable', 'screen.users.disable', 'danger'), k.button('enable', 'screen.users.enable'),
-            k.button(ACTION_CLOSE, 'screen.close'),
-          ],
-        },
-      ]);
-      if (r?.action !== 'save' && r?.action !== 'disable' && r?.action !== 'enable') return;
-      if (!(await ctx.allowed(this.permission))) return;
-      notice = await this.act(r.action, r);
-    }
+  constructor(@inject(ScreenContext) ctx: ScreenContext) {
+    super(ctx);
   }
 
-  private async act(action: 'save' | 'disable' | 'enable', r: ViewResult): Promise<Notice> {
+  protected async body(): Promise<ViewNode[]> {
+    const k = this.ctx.kit;
+    const users = await this.ctx.localUsers.list();
+    return [
+      k.table('users', [['username', 'screen.users.username'], ['name', 'screen.users.name'], ['roles', 'screen.users.roles'], ['state', 'screen.users.state']],
+        users.map((u) => ({ username: u.username, name: u.displayName, roles: u.roles.map((r) => k.t(`role.${r}`)).join('、'), state: k.t(u.disabled ? 'screen.users.disabled' : 'screen.users.enabled') })),
+        'screen.users.empty'),
+      k.field('username', 'text', 'screen.users.username', '', { required: true }),
+      k.field('name', 'text', 'screen.users.name', ''),
+      k.field('password', 'password', 'screen.users.password', ''),
+      k.field('operator', 'text', 'screen.users.host_operator', ''),
+      k.select('role', 'screen.users.role', 'salesperson', roleOptions(this.ctx)),
+    ];
+  }
+
+  protected async act(action: string, r: ViewResult): Promise<Notice> {
     const { ctx } = this;
     const username = textValue(r, 'username');
     if (!/^[\w.@-]{2,64}$/u.test(username)) return { tone: 'warning', key: 'screen.users.username_invalid' };
@@ -132,56 +122,44 @@ export class UsersScreen implements PluginScreen {
 const HHMM = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 
 @injectable()
-export class RulesScreen implements PluginScreen {
+export class RulesScreen extends ListEditorScreen {
   readonly id = 'cinecard.admin.rules';
   readonly title = 'screen.rules.title' as const;
   readonly permission = 'rules.manage' as const;
   readonly group = 'admin' as const;
-  readonly mode = 'terminal' as const;
+  protected readonly actions = [{ id: 'save', label: 'screen.rules.save', variant: 'primary' }, { id: 'delete', label: 'screen.rules.delete', variant: 'danger' }] as const;
 
-  constructor(@inject(ScreenContext) private readonly ctx: ScreenContext) {}
+  constructor(@inject(ScreenContext) ctx: ScreenContext) {
+    super(ctx);
+  }
 
-  async open(_actor: Actor | undefined): Promise<void> {
-    const { ctx } = this;
-    const k = ctx.kit;
-    const cinemaId = ctx.config.terminal.cinemaId;
-    const view = ctx.view(this.id, this.title);
-    let notice: Notice | undefined;
-    for (;;) {
-      const rules = await ctx.rules.rules(cinemaId);
-      const r = await view.open([
-        ...(notice ? [k.banner(notice)] : []),
-        k.table('rules', [['name', 'screen.rules.name'], ['kind', 'redeem.consumption'], ['film', 'screen.rules.film'], ['format', 'screen.rules.format'],
-          ['dayPart', 'screen.rules.day_part'], ['uses', 'screen.rules.uses_per_ticket'], ['value', 'screen.rules.value_per_use'], ['priority', 'screen.rules.priority']],
-        rules.map((x) => ({
-          name: x.name, kind: k.t(`redeem.consumption.${x.kind}`), film: x.film ?? k.t('screen.rules.any'), format: x.format ?? k.t('screen.rules.any'),
-          dayPart: x.dayPart ? `${x.dayPart.from}–${x.dayPart.to}` : k.t('screen.rules.any'), uses: x.usesPerTicket, value: x.valuePerUseFen === null ? null : (x.valuePerUseFen / 100).toFixed(2), priority: x.priority,
-        })), 'screen.rules.empty'),
-        k.field('name', 'text', 'screen.rules.name', '', { required: true }),
-        k.select('kind', 'redeem.consumption', 'ticket', (['ticket', 'concession'] as const).map((c) => ({ value: c, label: k.t(`redeem.consumption.${c}`) }))),
-        k.field('film', 'text', 'screen.rules.film', ''),
-        k.field('format', 'text', 'screen.rules.format', ''),
-        k.field('from', 'text', 'screen.rules.from', ''),
-        k.field('to', 'text', 'screen.rules.to', ''),
-        k.field('uses', 'number', 'screen.rules.uses_per_ticket', 1, { min: 1 }),
-        k.field('value', 'number', 'screen.rules.value_per_use_fen', null, { min: 1 }),
-        k.field('priority', 'number', 'screen.rules.priority', 0),
-        {
-          type: 'stack', direction: 'horizontal', children: [
-            k.button('save', 'screen.rules.save', 'primary'), k.button('delete', 'screen.rules.delete', 'danger'), k.button(ACTION_CLOSE, 'screen.close'),
-          ],
-        },
-      ]);
-      if (r?.action !== 'save' && r?.action !== 'delete') return;
-      if (!(await ctx.allowed(this.permission))) return;
-      notice = await this.act(r.action, r, rules);
-    }
+  protected async body(): Promise<ViewNode[]> {
+    const k = this.ctx.kit;
+    const rules = await this.ctx.rules.rules(this.ctx.config.terminal.cinemaId);
+    return [
+      k.table('rules', [['name', 'screen.rules.name'], ['kind', 'redeem.consumption'], ['film', 'screen.rules.film'], ['format', 'screen.rules.format'],
+        ['dayPart', 'screen.rules.day_part'], ['uses', 'screen.rules.uses_per_ticket'], ['value', 'screen.rules.value_per_use'], ['priority', 'screen.rules.priority']],
+      rules.map((x) => ({
+        name: x.name, kind: k.t(`redeem.consumption.${x.kind}`), film: x.film ?? k.t('screen.rules.any'), format: x.format ?? k.t('screen.rules.any'),
+        dayPart: x.dayPart ? `${x.dayPart.from}–${x.dayPart.to}` : k.t('screen.rules.any'), uses: x.usesPerTicket, value: x.valuePerUseFen === null ? null : (x.valuePerUseFen / 100).toFixed(2), priority: x.priority,
+      })), 'screen.rules.empty'),
+      k.field('name', 'text', 'screen.rules.name', '', { required: true }),
+      k.select('kind', 'redeem.consumption', 'ticket', (['ticket', 'concession'] as const).map((c) => ({ value: c, label: k.t(`redeem.consumption.${c}`) }))),
+      k.field('film', 'text', 'screen.rules.film', ''),
+      k.field('format', 'text', 'screen.rules.format', ''),
+      k.field('from', 'text', 'screen.rules.from', ''),
+      k.field('to', 'text', 'screen.rules.to', ''),
+      k.field('uses', 'number', 'screen.rules.uses_per_ticket', 1, { min: 1 }),
+      k.field('value', 'number', 'screen.rules.value_per_use_fen', null, { min: 1 }),
+      k.field('priority', 'number', 'screen.rules.priority', 0),
+    ];
   }
 
   /** Saves (adds, or replaces the rule of that name) or deletes a rule: locally, then at central. */
-  private async act(action: 'save' | 'delete', r: ViewResult, rules: readonly RedemptionRule[]): Promise<Notice> {
+  protected async act(action: string, r: ViewResult): Promise<Notice> {
     const { ctx } = this;
     const cinemaId = ctx.config.terminal.cinemaId;
+    const rules = await ctx.rules.rules(cinemaId);
     const name = textValue(r, 'name');
     if (!name) return { tone: 'warning', key: 'screen.rules.name_required' };
     const existing = rules.find((x) => x.name === name);

@@ -4,7 +4,7 @@
  * terminal's own ops otherwise — labelled so).
  */
 import { inject, injectable } from 'tsyringe';
-import type { ViewNode } from '../../adapters/host-ui.ts';
+import type { ViewNode, ViewResult } from '../../adapters/host-ui.ts';
 import type { Schemas } from '../../central/client/index.ts';
 import type { Actor } from '../auth/permissions.ts';
 import type { MessageKey } from '../i18n/catalogue.ts';
@@ -12,6 +12,7 @@ import type { Op } from '../store/terminal-store.ts';
 import type { PluginScreen } from './plugin-screen.ts';
 import { ReissueCardScreen } from './card-screens.ts';
 import { ScreenContext } from './screen-context.ts';
+import { ListEditorScreen } from './list-editor-screen.ts';
 import { ACTION_CANCEL, ACTION_CLOSE, textValue, type Notice } from './screen-view.ts';
 
 const CARD_NO = /^[0-9]{4,20}$/;
@@ -26,42 +27,31 @@ function localTime(ctx: ScreenContext, isoTime: string): string {
 }
 
 @injectable()
-export class BlacklistScreen implements PluginScreen {
+export class BlacklistScreen extends ListEditorScreen {
   readonly id = 'cinecard.blacklist';
   readonly title = 'screen.blacklist.title' as const;
   readonly permission = 'blacklist.manage' as const;
   readonly group = 'card' as const;
-  readonly mode = 'terminal' as const;
+  protected readonly actions = [{ id: 'add', label: 'screen.blacklist.add', variant: 'danger' }, { id: 'remove', label: 'screen.blacklist.remove' }] as const;
 
-  constructor(@inject(ScreenContext) private readonly ctx: ScreenContext) {}
+  constructor(@inject(ScreenContext) ctx: ScreenContext) {
+    super(ctx);
+  }
 
-  async open(_actor: Actor | undefined): Promise<void> {
+  protected async body(): Promise<ViewNode[]> {
     const { ctx } = this;
     const k = ctx.kit;
-    const view = ctx.view(this.id, this.title);
-    let notices: Notice[] = [];
-    let entered = { cardNo: '', reason: '' };
-    for (;;) {
-      const list = await ctx.cards.blacklistEntries();
-      const r = await view.open([
-        ...notices.map((n) => k.banner(n)),
-        k.field(FIELD_CARD_NO, 'text', 'screen.card_no', entered.cardNo, { required: true }),
-        k.field(FIELD_REASON, 'text', 'screen.blacklist.reason', entered.reason),
-        {
-          type: 'stack', direction: 'horizontal', children: [
-            k.button('add', 'screen.blacklist.add', 'danger'), k.button('remove', 'screen.blacklist.remove'), k.button(ACTION_CLOSE, 'screen.close'),
-          ],
-        },
-        k.table('blacklist', [['cardNo', 'screen.card_no'], ['reason', 'screen.blacklist.reason'], ['listedAt', 'screen.blacklist.listed_at']],
-          list.map((e) => ({ cardNo: e.cardNo, reason: e.reason, listedAt: localTime(ctx, e.listedAt) })), 'screen.blacklist.empty'),
-      ]);
-      if (r?.action !== 'add' && r?.action !== 'remove') return;
-      const cardNo = textValue(r, FIELD_CARD_NO), reason = textValue(r, FIELD_REASON);
-      entered = { cardNo, reason };
-      notices = [await this.change(r.action, cardNo, reason)];
-      if (notices[0]!.tone === 'success') entered = { cardNo: '', reason: '' };
-      else if (notices[0]!.key === 'screen.forbidden') return;
-    }
+    const list = await ctx.cards.blacklistEntries();
+    return [
+      k.field(FIELD_CARD_NO, 'text', 'screen.card_no', '', { required: true }),
+      k.field(FIELD_REASON, 'text', 'screen.blacklist.reason', ''),
+      k.table('blacklist', [['cardNo', 'screen.card_no'], ['reason', 'screen.blacklist.reason'], ['listedAt', 'screen.blacklist.listed_at']],
+        list.map((e) => ({ cardNo: e.cardNo, reason: e.reason, listedAt: localTime(ctx, e.listedAt) })), 'screen.blacklist.empty'),
+    ];
+  }
+
+  protected act(action: string, r: ViewResult): Promise<Notice> {
+    return this.change(action === 'add' ? 'add' : 'remove', textValue(r, FIELD_CARD_NO), textValue(r, FIELD_REASON));
   }
 
   /** Lists or unlists a card: locally at once (the next tap is refused), then central. */
@@ -72,8 +62,7 @@ export class BlacklistScreen implements PluginScreen {
     if (action === 'add' && !reason) return { tone: 'warning', key: 'screen.blacklist.reason_required' };
     if (action === 'add' && listed) return { tone: 'info', key: 'screen.blacklist.already', params: { cardNo } };
     if (action === 'remove' && !listed) return { tone: 'info', key: 'screen.blacklist.not_listed', params: { cardNo } };
-    const actor = await ctx.allowed(this.permission);
-    if (!actor) return { tone: 'critical', key: 'screen.forbidden' };
+    const actor = ctx.users.current!; // checked by ListEditorScreen just now
     const why = reason || ctx.kit.t('screen.blacklist.removed_reason');
     await ctx.store.write(async (trx) => {
       if (action === 'add') await ctx.cards.blacklist(cardNo, why, new Date(ctx.clock.now()).toISOString(), trx);

@@ -353,6 +353,7 @@ describe('management screens: users, rules, login (fake host)', () => {
     let view = await bench.openMenu('cinecard.admin.rules');
     bench.host.press(view.id, 'save', { name: '晚场', kind: 'ticket', from: '18:00', to: '9', uses: 3 });
     view = await bench.waitForText(view.id, 'screen.rules.day_part_invalid');
+    assert.deepEqual([field(view, 'name')?.value, field(view, 'from')?.value, field(view, 'uses')?.value], ['晚场', '18:00', 3], 'what was typed is kept');
     bench.host.press(view.id, 'save', { name: '晚场2D', kind: 'ticket', format: '2D', from: '18:00', to: '23:59', uses: 3, priority: 50 });
     view = await bench.waitForText(view.id, 'screen.rules.saved', { name: '晚场2D', central: zh('screen.rules.local_only') });
     assert.ok(table(view, 'rules').some((r) => r['name'] === '晚场2D' && r['uses'] === 3 && r['dayPart'] === '18:00–23:59'));
