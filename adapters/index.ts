@@ -11,3 +11,4 @@ export * from './clock.ts';
 export * from './logger.ts';
 export * from './keys/index.ts';
 export * from './pcsc/pcsc-card-reader.ts';
+export * from './card-reader-events.ts';

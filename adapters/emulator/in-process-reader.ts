@@ -3,16 +3,15 @@
  * fast tests. It behaves like the PC/SC one — serialized transmits with timeouts, removal events,
  * typed errors — so code tested against it behaves the same on a real reader.
  */
+import { CardReaderEvents } from '../card-reader-events.ts';
 import { randomUUID } from 'node:crypto';
 import {
   CardIoError,
   type CardReader,
-  type CardRemovedEvent,
   type CardSession,
   type ReaderServiceState,
   type TransmitOptions,
 } from '../card-reader.ts';
-import { Emitter } from '../lifecycle.ts';
 import { SerialQueue, withTimeout } from '../serial-queue.ts';
 import type { MifareClassic1k } from './mifare-classic.ts';
 
@@ -76,7 +75,7 @@ class InProcessSession implements CardSession {
   }
 }
 
-export class InProcessCardReader implements CardReader {
+export class InProcessCardReader extends CardReaderEvents implements CardReader {
   readonly name: string;
   private readonly timeoutMs: number;
   private readonly latencyMs: number;
@@ -84,19 +83,10 @@ export class InProcessCardReader implements CardReader {
   private disposed = false;
   private session: InProcessSession | undefined;
 
-  private readonly readerAdded = new Emitter<string>();
-  private readonly readerRemoved = new Emitter<string>();
-  private readonly serviceChanged = new Emitter<ReaderServiceState>();
-  private readonly cardPresent = new Emitter<CardSession>();
-  private readonly cardRemoved = new Emitter<CardRemovedEvent>();
-  readonly onReaderAdded = this.readerAdded.event;
-  readonly onReaderRemoved = this.readerRemoved.event;
-  readonly onServiceStateChanged = this.serviceChanged.event;
-  readonly onCardPresent = this.cardPresent.event;
-  readonly onCardRemoved = this.cardRemoved.event;
   readonly serviceState: ReaderServiceState = 'up';
 
   constructor(options: InProcessReaderOptions = {}) {
+    super();
     this.name = options.name ?? IN_PROCESS_READER_NAME;
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.latencyMs = options.apduLatencyMs ?? 0;
@@ -148,6 +138,6 @@ export class InProcessCardReader implements CardReader {
     this.remove();
     if (this.started) this.readerRemoved.fire(this.name);
     this.disposed = true;
-    for (const e of [this.readerAdded, this.readerRemoved, this.serviceChanged, this.cardPresent, this.cardRemoved]) e.dispose();
+    this.disposeEvents();
   }
 }

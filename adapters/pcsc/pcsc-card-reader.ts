@@ -22,6 +22,7 @@
  * After `card_mute` the session stays until the card leaves, but every call on it rejects
  * `card_mute` at once: the cashier has to lift the card and tap it again.
  */
+import { CardReaderEvents } from '../card-reader-events.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -38,12 +39,10 @@ import {
   CardIoError,
   type CardIoErrorKind,
   type CardReader,
-  type CardRemovedEvent,
   type CardSession,
   type ReaderServiceState,
   type TransmitOptions,
 } from '../card-reader.ts';
-import { Emitter } from '../lifecycle.ts';
 import { SerialQueue } from '../serial-queue.ts';
 
 export interface PcscCardReaderOptions {
@@ -222,7 +221,7 @@ interface ReaderSlot {
   readonly connects: SerialQueue;
 }
 
-export class PcscCardReader implements CardReader {
+export class PcscCardReader extends CardReaderEvents implements CardReader {
   private readonly timeoutMs: number;
   private readonly restartDelay: { initial: number; max: number };
   private readonly startWaitMs: number;
@@ -237,18 +236,8 @@ export class PcscCardReader implements CardReader {
   private readerSeen: (() => void) | undefined;
   private readonly disposal = new AbortController();
 
-  private readonly readerAdded = new Emitter<string>();
-  private readonly readerRemoved = new Emitter<string>();
-  private readonly serviceChanged = new Emitter<ReaderServiceState>();
-  private readonly cardPresent = new Emitter<CardSession>();
-  private readonly cardRemoved = new Emitter<CardRemovedEvent>();
-  readonly onReaderAdded = this.readerAdded.event;
-  readonly onReaderRemoved = this.readerRemoved.event;
-  readonly onServiceStateChanged = this.serviceChanged.event;
-  readonly onCardPresent = this.cardPresent.event;
-  readonly onCardRemoved = this.cardRemoved.event;
-
   constructor(options: PcscCardReaderOptions = {}) {
+    super();
     this.timeoutMs = options.timeoutMs ?? 2000;
     this.restartDelay = { initial: 100, max: 2000, ...options.restartDelayMs };
     this.restartDelayNow = this.restartDelay.initial;
@@ -310,7 +299,7 @@ export class PcscCardReader implements CardReader {
     // waits for the next tap or removal. The fix belongs in pcsc-mini (SCardCancel before release).
     this.dropReaders('reader_gone', CardDisposition.RESET);
     if (client) stopClient(client);
-    for (const e of [this.readerAdded, this.readerRemoved, this.serviceChanged, this.cardPresent, this.cardRemoved]) e.dispose();
+    this.disposeEvents();
   }
 
   private setService(state: ReaderServiceState): void {
