@@ -32,6 +32,7 @@ import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-le
 import { insertRows, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
 import { syncMessages } from './messages.ts';
+import { text } from '../http/validation.ts';
 
 type S = components['schemas'];
 export type SyncBatch = S['SyncBatch'];
@@ -46,7 +47,7 @@ export interface SyncPolicy {
 
 /** The envelope every op must have for the batch to be read at all; the rest is checked per op. */
 const OpEnvelope = z.looseObject({
-  opId: z.string().min(1).max(64),
+  opId: text(1, 64),
   termSeq: z.number().int().min(1).max(2_000_000_000),
 });
 
@@ -60,7 +61,7 @@ export const SyncBatchBody = z.strictObject({
 
 const int = z.number().int();
 const FullOp = z.strictObject({
-  opId: z.string().min(1).max(64),
+  opId: text(1, 64),
   termSeq: int.min(1).max(2_000_000_000),
   terminalId: z.string().max(64),
   cinemaId: z.string().max(64),
@@ -68,13 +69,13 @@ const FullOp = z.strictObject({
   cardNo: z.string().regex(/^[0-9]{4,20}$/),
   cardSeq: int.min(1).max(2_000_000_000).nullable().optional(),
   cardUid: z.string().max(20).nullable().optional(),
-  operatorId: z.string().max(64).nullable().optional(),
+  operatorId: text(1, 64).nullable().optional(),
   consumption: z.enum(['ticket', 'concession']).nullable().optional(),
   uses: int.min(0).max(10_000).nullable().optional(),
   remainingAfter: int.min(0).max(1_000_000).nullable().optional(),
   deviceTime: z.string().max(40),
   payload: z.string().max(8000),
-  hash: z.string().min(1).max(64),
+  hash: text(1, 64),
 });
 type WireOp = z.infer<typeof FullOp>;
 
@@ -282,8 +283,8 @@ class BatchRun {
   park(raw: Record<string, unknown>, reason: string, detail: string | null): SyncOpResult {
     const opId = String(raw['opId']);
     const termSeq = Number(raw['termSeq']);
-    const hash = typeof raw['hash'] === 'string' ? raw['hash'].slice(0, 64) : '';
-    this.parkedRows.push([newId(), opId, this.terminalId, termSeq, hash, reason, detail, JSON.stringify(raw), this.now]);
+    const hash = typeof raw['hash'] === 'string' ? printable(raw['hash']).slice(0, 64) : '';
+    this.parkedRows.push([newId(), opId, this.terminalId, termSeq, hash, reason, detail === null ? null : printable(detail), JSON.stringify(raw), this.now]);
     return { opId, termSeq, outcome: 'rejected', reason };
   }
 
@@ -508,6 +509,11 @@ class BatchRun {
     if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && this.ledgerRows.length > 0) process.kill(process.pid, 'SIGKILL');
     return position;
   }
+}
+
+/** PostgreSQL text refuses NUL; a parked op's reason and hash are shown, so drop control characters. */
+function printable(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f]/g, '?');
 }
 
 function amountOf(payloadJson: string): number | null {

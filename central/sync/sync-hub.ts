@@ -91,16 +91,19 @@ export class SyncHub {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const peer: Peer = { ws, alive: true };
-      this.peers.add(peer);
-      ws.on('pong', () => (peer.alive = true));
-      ws.on('close', () => this.peers.delete(peer));
-      ws.on('error', () => ws.terminate());
-      ws.on('message', () => {}); // terminals send nothing; ignore anything they do
-      const welcome: SyncWelcome = { type: 'welcome', ...this.position, serverTime: new Date().toISOString() };
-      ws.send(JSON.stringify(welcome));
-    });
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws));
+  }
+
+  /** Takes an authenticated socket into the hub (the upgrade's, or a test's stand-in). */
+  adopt(ws: WebSocket): void {
+    const peer: Peer = { ws, alive: true };
+    this.peers.add(peer);
+    ws.on('pong', () => (peer.alive = true));
+    ws.on('close', () => this.peers.delete(peer));
+    ws.on('error', () => ws.terminate());
+    ws.on('message', () => {}); // terminals send nothing; ignore anything they do
+    const welcome: SyncWelcome = { type: 'welcome', ...this.position, serverTime: new Date().toISOString() };
+    ws.send(JSON.stringify(welcome));
   }
 
   private flush(): void {
