@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { View } from '../../adapters/host-ui.ts';
 import { roles, type Role } from '../auth/permissions.ts';
 import { translate } from '../i18n/catalogue.ts';
 import { readImage, NOW_MS, sampleSale } from '../test-support/redemption-harness.ts';
@@ -47,26 +48,34 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
     });
   }
 
-  const actions: { id: string; role: Role; downgrade: Role; card: Parameters<ScreenBench['tapNew']>[0]; mode?: 'hq_station' }[] = [
-    { id: 'cinecard.card.sell', role: 'salesperson', downgrade: 'customer_query', card: { record: { status: 'made' } } },
-    { id: 'cinecard.card.renew', role: 'salesperson', downgrade: 'local_statistician', card: {} },
-    { id: 'cinecard.card.reissue', role: 'manager', downgrade: 'salesperson', card: { record: { status: 'recycled', remainingUses: 0 } } },
-    { id: 'cinecard.hq.top_up', role: 'operator', downgrade: 'statistician', card: {}, mode: 'hq_station' },
+  /** Every role (and nobody) that may not use screen `id`. */
+  const forbidden = (id: string): (Role | undefined)[] => [...roles.filter((r) => !{ ...WHO_MAY, ...HQ_WHO_MAY }[id]!.includes(r)), undefined];
+  const refusedTo = (role: Role | undefined) => (v: View) => v.id === 'cinecard.forbidden' && shows(v, zh(role ? 'screen.forbidden' : 'redeem.no_user'));
+
+  const actions: { id: string; role: Role; card: Parameters<ScreenBench['tapNew']>[0]; mode?: 'hq_station' }[] = [
+    { id: 'cinecard.card.sell', role: 'salesperson', card: { record: { status: 'made' } } },
+    { id: 'cinecard.card.renew', role: 'salesperson', card: {} },
+    { id: 'cinecard.card.reissue', role: 'manager', card: { record: { status: 'recycled', remainingUses: 0 } } },
+    { id: 'cinecard.hq.top_up', role: 'operator', card: {}, mode: 'hq_station' },
   ];
   for (const a of actions) {
-    it(`${a.id}: the confirm is refused when the user at the till changed to ${a.downgrade} meanwhile; the card stays as it was`, async () => {
+    it(`${a.id}: the confirm is refused to every role that may not use it (the user at the till changed meanwhile); the card stays as it was`, async () => {
       const bench = await new ScreenBench().start({ as: a.role, ...(a.mode && { config: { mode: a.mode } }) });
       try {
-        await bench.openMenu(a.id);
-        await bench.tapNew(a.card);
-        const form = await bench.host.waitForView((v) => v.id === a.id && v.children.some((n) => n.type === 'stack' && n.children.some((b) => b.type === 'button' && b.id === 'confirm')));
-        const before = await readImage(await bench.fx.snapshot());
-        await bench.as(a.downgrade);
-        bench.host.press(form.id, 'confirm');
-        const refusal = await bench.host.waitForView((v) => v.id === 'cinecard.forbidden');
-        assert.ok(shows(refusal, zh('screen.forbidden')));
-        assert.equal((await readImage(await bench.fx.snapshot())).record.seq, before.record.seq, 'nothing written');
-        assert.equal(await bench.plugin.store.pendingCount(), 0, 'no op recorded');
+        for (const role of forbidden(a.id)) {
+          await bench.as(a.role);
+          await bench.openMenu(a.id);
+          await bench.tapNew(a.card);
+          const form = await bench.host.waitForView((v) => v.id === a.id && v.children.some((n) => n.type === 'stack' && n.children.some((b) => b.type === 'button' && b.id === 'confirm')));
+          const before = await readImage(await bench.fx.snapshot());
+          await bench.as(role);
+          bench.host.press(form.id, 'confirm');
+          bench.host.dismiss((await bench.host.waitForView(refusedTo(role), 5000, `refused to ${role ?? 'nobody'}`)).id);
+          await bench.host.waitForNoView();
+          assert.equal((await readImage(await bench.fx.snapshot())).record.seq, before.record.seq, `${role}: nothing written`);
+          assert.equal(await bench.plugin.store.pendingCount(), 0, `${role}: no op recorded`);
+          await bench.fx.remove();
+        }
       } finally {
         await bench.stop();
       }
@@ -74,24 +83,28 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
   }
 
   const listActions: { id: string; action: string; values: Record<string, string | number>; unchanged: (b: ScreenBench) => Promise<unknown> }[] = [
-    { id: 'cinecard.blacklist', action: 'add', values: { cardNo: '300000999', reason: '挂失' }, unchanged: (b) => b.plugin.store.db('blacklist').count('* as n') },
-    { id: 'cinecard.blacklist', action: 'remove', values: { cardNo: '300000998' }, unchanged: (b) => b.plugin.store.db('blacklist').count('* as n') },
+    { id: 'cinecard.blacklist', action: 'add', values: { cardNo: '300000999', reason: '挂失' }, unchanged: (b) => b.plugin.store.db('blacklist').select('*') },
+    { id: 'cinecard.blacklist', action: 'remove', values: { cardNo: '300000998' }, unchanged: (b) => b.plugin.store.db('blacklist').select('*') },
     { id: 'cinecard.admin.users', action: 'save', values: { username: 'wangwu', role: 'manager' }, unchanged: (b) => b.plugin.store.db('users').select('username', 'roles', 'disabled_at') },
     { id: 'cinecard.admin.users', action: 'disable', values: { username: 'salesperson' }, unchanged: (b) => b.plugin.store.db('users').select('username', 'roles', 'disabled_at') },
     { id: 'cinecard.admin.rules', action: 'save', values: { name: '特惠', uses: 1 }, unchanged: (b) => b.plugin.store.db('redemption_rules').select('*') },
     { id: 'cinecard.admin.rules', action: 'delete', values: { name: '普通场' }, unchanged: (b) => b.plugin.store.db('redemption_rules').select('*') },
   ];
   for (const a of listActions) {
-    it(`${a.id} ${a.action}: refused when the manager was replaced by a salesperson meanwhile; nothing changes`, async () => {
+    it(`${a.id} ${a.action}: refused to every role that may not use it (the manager was replaced meanwhile); nothing changes`, async () => {
       const bench = await new ScreenBench().start({ seed: { blacklist: ['300000998'] } });
       try {
-        const view = await bench.openMenu(a.id);
         const before = await a.unchanged(bench);
-        await bench.as('salesperson');
-        bench.host.press(view.id, a.action, a.values);
-        await bench.host.waitForView((v) => v.id === 'cinecard.forbidden');
-        assert.deepEqual(await a.unchanged(bench), before);
-        assert.equal(await bench.plugin.store.pendingCount(), 0);
+        for (const role of forbidden(a.id)) {
+          await bench.as('manager');
+          const view = await bench.openMenu(a.id);
+          await bench.as(role);
+          bench.host.press(view.id, a.action, a.values);
+          bench.host.dismiss((await bench.host.waitForView(refusedTo(role), 5000, `refused to ${role ?? 'nobody'}`)).id);
+          await bench.host.waitForNoView();
+          assert.deepEqual(await a.unchanged(bench), before, `${role}: nothing changed`);
+          assert.equal(await bench.plugin.store.pendingCount(), 0);
+        }
       } finally {
         await bench.stop();
       }
