@@ -4,13 +4,11 @@
  * `central serve` in a child process on that database — so the simulated terminals in this
  * process do not share an event loop with the service they measure.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createCentralClient, type CentralClient } from '../central/client/index.ts';
 import { parseConfig, type CentralConfig } from '../central/config.ts';
 import { createLogger } from '../central/logging.ts';
@@ -18,23 +16,11 @@ import { startCentral, type RunningCentral } from '../central/service.ts';
 import { createAdmin } from '../central/users/bootstrap.ts';
 import { testDatabases, type ScratchDatabase } from '../central/test-support/databases.ts';
 import type { Dialect } from '../central/store/database.ts';
-
-const centralMain = fileURLToPath(new URL('../central/main.ts', import.meta.url));
+import { freePort, spawnCentral } from '../test-support/child-central.ts';
 
 function ok<T>(r: { data?: T; error?: unknown; response: Response }): T {
   if (r.data !== undefined && r.response.ok) return r.data;
   throw new Error(`${r.response.status}: ${JSON.stringify(r.error)}`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface BenchTerminal {
@@ -130,30 +116,17 @@ export async function syncBench(dialect: Dialect): Promise<SyncBench> {
       const port = await freePort();
       const configFile = join(tmpdir(), `bench-central-${process.pid}.json`);
       writeFileSync(configFile, JSON.stringify({ login: { rateLimitMax: 1_000_000 }, bodyLimitBytes: 8 * 1024 * 1024, accessTokenTtlSeconds: 3600 }));
-      child = spawn(process.execPath, [...(process.env['BENCH_CENTRAL_NODE_ARGS']?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', centralMain, 'serve', '--no-migrate'], {
-        env: {
-          ...process.env,
-          HOST: '127.0.0.1',
-          PORT: String(port),
+      child = await spawnCentral(
+        port,
+        {
           CINECARD_JWT_SECRET: config.jwtSecret,
           CINECARD_DATA_DIR: config.dataDir,
-          CINECARD_LOG_LEVEL: 'silent',
           CINECARD_CONFIG: configFile,
           ...(config.databaseUrl ? { DATABASE_URL: config.databaseUrl } : {}),
         },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
+        { nodeArgs: process.env['BENCH_CENTRAL_NODE_ARGS']?.split(' ').filter(Boolean) ?? [] },
+      );
       bench.url = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          if ((await fetch(`${bench.url}/v1/health`)).ok) break;
-        } catch {
-          // not up yet
-        }
-        if (Date.now() > deadline) throw new Error('central did not start');
-        await new Promise((r) => setTimeout(r, 100));
-      }
       const relogin = ok(await createCentralClient(bench.url).POST('/v1/auth/login', { body: { username: 'bench', password } }));
       bench.admin = createCentralClient(bench.url, { token: relogin.accessToken });
     },

@@ -4,28 +4,14 @@
  * out by LISTEN/NOTIFY and the terminal moving to the other instance when its own goes away.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, spawnCentral } from '../../../test-support/child-central.ts';
 import { describeCentral, ok, TestCentral } from '../../../central/test-support/harness.ts';
 import { testDatabases } from '../../../central/test-support/databases.ts';
 import { startCentral, type RunningCentral } from '../../../central/service.ts';
 import { createLogger } from '../../../central/logging.ts';
 import { soldCards } from '../../../central/sync/test-ops.ts';
 import { eventually, SimTerminal, type SimCard } from './terminal-fixture.ts';
-
-const centralMain = fileURLToPath(new URL('../../../central/main.ts', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describeCentral('central killed mid-batch', (central) => {
   let child: ChildProcess | undefined;
@@ -35,34 +21,14 @@ describeCentral('central killed mid-batch', (central) => {
   });
 
   /** `central serve` as a child on the harness's database, with the harness's JWT secret. */
-  async function spawnCentral(port: number, crash: boolean): Promise<ChildProcess> {
+  function startChild(port: number, crash: boolean): Promise<ChildProcess> {
     const { config } = central().platform;
-    // node itself (not the tsx wrapper), so a SIGKILL reaches the service and nothing is orphaned.
-    const proc = spawn(process.execPath, ['--import', 'tsx', centralMain, 'serve', '--no-migrate'], {
-      env: {
-        ...process.env,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        CINECARD_JWT_SECRET: config.jwtSecret,
-        CINECARD_DATA_DIR: config.dataDir,
-        CINECARD_LOG_LEVEL: 'silent',
-        ...(config.databaseUrl ? { DATABASE_URL: config.databaseUrl } : {}),
-        ...(crash ? { CINECARD_CRASH_POINT: 'sync.ingest.before_commit' } : { CINECARD_CRASH_POINT: '' }),
-      },
-      stdio: 'ignore',
+    return spawnCentral(port, {
+      CINECARD_JWT_SECRET: config.jwtSecret,
+      CINECARD_DATA_DIR: config.dataDir,
+      ...(config.databaseUrl ? { DATABASE_URL: config.databaseUrl } : {}),
+      CINECARD_CRASH_POINT: crash ? 'sync.ingest.before_commit' : '',
     });
-    await eventually(
-      async () => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/v1/health`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      20_000,
-      'child central up',
-    );
-    return proc;
   }
 
   it('nothing of the batch survives the kill; the retry to the restarted central applies every op once', async function () {
@@ -76,7 +42,7 @@ describeCentral('central killed mid-batch', (central) => {
       for (let i = 0; i < 20; i++) await t.redeem(cards[i % 3]!);
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      child = await spawnCentral(port, true);
+      child = await startChild(port, true);
       const exited = new Promise((resolve) => child!.once('exit', (_code, signal) => resolve(signal)));
       await assert.rejects(t.sync([url]).syncNow());
       assert.equal(await exited, 'SIGKILL');
@@ -84,7 +50,7 @@ describeCentral('central killed mid-batch', (central) => {
       assert.equal(await count(), 0);
       assert.equal(await t.store.pendingCount(), 20);
 
-      child = await spawnCentral(port, false);
+      child = await startChild(port, false);
       await t.service!.syncNow();
       assert.equal(await t.store.pendingCount(), 0);
       assert.equal(await count(), 20);
