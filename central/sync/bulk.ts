@@ -15,6 +15,7 @@ export interface Column {
 
 interface SqliteConnection {
   run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
+  all(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
 }
 interface PgConnection {
   query(sql: string, values: unknown[]): Promise<{ rows: unknown[] }>;
@@ -88,4 +89,25 @@ export async function updateRows(
     `UPDATE ${table} AS t SET ${sets} FROM unnest(${arrays}) AS u(${all.map((c) => c.name).join(', ')}) WHERE t.${key.name} = u.${key.name}`,
     transpose(all, rows),
   );
+}
+
+/** SELECT … WHERE key IN (…) of many keys; PostgreSQL locks the rows (FOR UPDATE) in key order. */
+export async function selectByKeys<T>(trx: Knex.Transaction, table: string, key: string, keys: readonly string[]): Promise<T[]> {
+  if (keys.length === 0) return [];
+  const sorted = [...keys].sort();
+  if (dialectOf(trx) === 'sqlite') {
+    const out: T[] = [];
+    for (let i = 0; i < sorted.length; i += 30_000) {
+      const chunk = sorted.slice(i, i + 30_000);
+      const conn = await connectionOf<SqliteConnection>(trx);
+      const rows = await new Promise<unknown[]>((resolve, reject) =>
+        conn.all(`SELECT * FROM ${table} WHERE ${key} IN (${chunk.map(() => '?').join(', ')}) ORDER BY ${key}`, chunk, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      out.push(...(rows as T[]));
+    }
+    return out;
+  }
+  const conn = await connectionOf<PgConnection>(trx);
+  const { rows } = await conn.query(`SELECT * FROM ${table} WHERE ${key} = ANY($1::text[]) ORDER BY ${key} FOR UPDATE`, [sorted]);
+  return rows as T[];
 }

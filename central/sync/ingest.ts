@@ -29,7 +29,7 @@ import { isUniqueViolation } from '../store/db-errors.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
-import { insertRows, updateRows, type Column } from './bulk.ts';
+import { insertRows, selectByKeys, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
 import { syncMessages } from './messages.ts';
 import { text } from '../http/validation.ts';
@@ -292,9 +292,7 @@ class BatchRun {
     const cardNos = [...new Set(accepted.filter((a) => ledgerKinds.has(a.op.kind) || lifecycleKinds.has(a.op.kind)).map((a) => a.op.cardNo))].sort();
     if (cardNos.length > 0) {
       // Locked in card-number order: two batches sharing cards cannot deadlock.
-      const q = this.trx<CardRow>('cards').whereIn('card_no', cardNos).orderBy('card_no');
-      const rows = dialectOf(this.trx) === 'postgres' ? await q.forUpdate() : await q;
-      for (const row of rows) this.cards.set(row.card_no, row);
+      for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', cardNos)) this.cards.set(row.card_no, row);
     }
     for (const { op, result } of accepted) {
       const reject = (reason: string, detail: string) => Object.assign(result, this.park(op, reason, detail));
