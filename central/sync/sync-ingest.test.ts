@@ -4,6 +4,8 @@
  * retention, snapshot), health and the poke socket.
  */
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { v7 } from 'uuid';
 import { WebSocket } from 'ws';
 import { SYNC_SOCKET_PATH, parseSyncMessage, type Schemas } from '../client/index.ts';
 import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
@@ -185,6 +187,24 @@ describeCentral('sync ingest and pull', (central) => {
     assert.ok(snap.cursor >= cursor);
     const fromSnap = ok(await t1.client.GET('/v1/sync/changes', { params: { query: { cursor: snap.cursor, blacklistCursor: snap.blacklistCursor } } }));
     assert.equal(fromSnap.reset, false);
+  });
+
+  it('answers any op with a readable envelope, however broken its fields: no 5xx, the queue moves', async () => {
+    const [a] = await soldCards(central(), cinemaId, 1, 1000);
+    const t3 = await central().enrolTerminal(cinemaId, 'Fuzzed till');
+    let seq = 0;
+    const junkField = fc.oneof(fc.anything(), fc.string(), fc.integer(), fc.constant(null), fc.constant('\u0000'), fc.constant(a!.cardNo));
+    const fields = ['terminalId', 'cinemaId', 'kind', 'cardNo', 'cardSeq', 'cardUid', 'operatorId', 'consumption', 'uses', 'remainingAfter', 'deviceTime', 'payload', 'hash'];
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.dictionary(fc.constantFrom(...fields), junkField, { maxKeys: 13 }), { minLength: 1, maxLength: 8 }), async (bodies) => {
+        const ops = bodies.map((b) => ({ ...b, opId: v7(), termSeq: ++seq }) as unknown as WireOp);
+        const { data, response } = await t3.client.POST('/v1/sync/batches', { body: { ops, deviceTime: 'whenever' } });
+        assert.equal(response.status, 200);
+        assert.equal(data!.expectedSeq, seq + 1);
+        assert.ok(data!.results.every((r) => r.outcome === 'applied' || r.outcome === 'rejected'));
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it('pokes connected terminals after a commit; refuses a socket without a token', async () => {
