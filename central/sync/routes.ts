@@ -103,7 +103,8 @@ export const syncModule: CentralModule = {
       clearInterval(prune);
       changeLogCommits.off(key, onCommit);
       hub.close();
-      await listener?.stop();
+      // A listener caught mid-reconnect must not hold the shutdown up.
+      await Promise.race([listener?.stop(), new Promise((r) => setTimeout(r, 2000).unref())]);
     });
   },
 };

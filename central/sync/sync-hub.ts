@@ -35,6 +35,7 @@ export class SyncHub {
   private readonly peers = new Set<Peer>();
   private position: LogPosition = { head: 0, blacklistVersion: 0 };
   private flushScheduled = false;
+  private closed = false;
   private readonly pingTimer: NodeJS.Timeout;
   /** Pokes not sent because the peer's buffer was full (for tests and health). */
   skipped = 0;
@@ -72,6 +73,7 @@ export class SyncHub {
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.pingTimer);
     for (const peer of this.peers) peer.ws.terminate();
     this.peers.clear();
@@ -89,6 +91,10 @@ export class SyncHub {
       requirePermission(principal, 'sync.pull');
     } catch {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (this.closed) {
+      socket.destroy();
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws));

@@ -103,6 +103,8 @@ describe('two central instances on one PostgreSQL', function () {
     await eventually(() => (a2.app.syncHub?.connections ?? 0) > 0 && s2.status.lastSuccessAt !== null, 5000, 't2 connected to A2');
     await t2.redeem(cards[1]!);
     await eventually(async () => (await t2.store.pendingCount()) === 0, 5000, 'upload to A2');
+    // The instance goes away abruptly: its open connections are cut, not drained.
+    a2.app.server.closeAllConnections();
     await a2.close();
     await t2.redeem(cards[1]!);
     await t2.redeem(cards[1]!);
@@ -112,5 +114,22 @@ describe('two central instances on one PostgreSQL', function () {
     await eventually(async () => (await t2.store.db('blacklist').where({ card_no: cards[1]!.cardNo }).first()) !== undefined, 3000, 'poke via B');
     const stored = ok(await a.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: cards[1]!.cardNo } } }));
     assert.equal(stored.remainingUses, cards[1]!.remaining);
+  });
+
+  it('a dropped LISTEN connection costs latency only: the periodic pull converges, and the listener comes back', async () => {
+    const cinemaId = (await a.createCinema('Listener drop')).id;
+    const [card] = (await soldCards(a, cinemaId, 1, 100)).map((x) => x.cardNo);
+    const t = await SimTerminal.open(await a.enrolTerminal(cinemaId));
+    tills.push(t);
+    const s = t.sync([b.url], { pokes: true, pullIntervalMs: 300 });
+    s.start();
+    await eventually(() => s.status.lastSuccessAt !== null, 5000, 'first pull');
+    const listeners = () =>
+      a.platform.db.raw(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`).then((r: { rows: unknown[] }) => r.rows.length);
+    assert.ok((await listeners()) >= 2);
+    await a.platform.db.raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%'`);
+    ok(await a.admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: card! } }, body: { reason: 'lost' } }));
+    await eventually(async () => (await t.store.db('blacklist').where({ card_no: card! }).first()) !== undefined, 5000, 'periodic pull');
+    await eventually(async () => (await listeners()) >= 2, 10_000, 'listeners back');
   });
 });
