@@ -1,4 +1,5 @@
 /** Short-lived access tokens: JWT, HS256, signed with the configured secret (jose). */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 
 const issuer = 'cinecard-central';
@@ -10,13 +11,14 @@ export type TokenClaims =
   | { readonly kind: 'terminal'; readonly terminalId: string };
 
 export class TokenService {
-  private readonly key: Uint8Array;
+  /** Imported once: jose would import raw key bytes again on every sign and verify. */
+  private readonly key: KeyObject;
 
   constructor(
     secret: string,
     readonly ttlSeconds: number,
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
   async issue(claims: TokenClaims): Promise<string> {
