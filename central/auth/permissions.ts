@@ -85,9 +85,11 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
  * cards of its own cinema: at the till the cashier is the host POS's operator, who need not be a
  * CineCard user (issue 3: "salesperson of that cinema, or that cinema's terminal"). A user logged in
  * on a terminal has their own roles' permissions, not the terminal's: a customer-query clerk on a
- * till must not gain the right to sell from the machine they sit at.
+ * till must not gain the right to sell from the machine they sit at. It reads a card's history for
+ * its screens (shown to a cashier whose local role allows it); its other card changes travel as
+ * synced ops (`spec/sync.md` §2).
  */
-export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'sync.upload', 'sync.pull'];
+export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'cards.history', 'sync.upload', 'sync.pull'];
 
 /** Who may do what: each role's permissions and a terminal's own. */
 export interface PermissionTable {

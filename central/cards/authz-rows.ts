@@ -166,9 +166,10 @@ export const cardDomainRows: MatrixRow[] = [
     call: async (c, _t, f) => c.POST('/v1/cards/{cardNo}/change-type', { ...card(await recycledCard(f, 'B')), body: { cardTypeId: (await cardType(f)).id } }),
   },
   {
-    // A customer's history is chain-wide (seed spec: 全局兑换明细).
+    // A customer's history is chain-wide (seed spec: 全局兑换明细); a till reads it for its history
+    // screen (the cashier's local role is checked there).
     operationId: 'getCardHistory',
-    allowed: [...admins, 'manager', 'customer_query'],
+    allowed: [...admins, 'manager', 'customer_query', 'terminal'],
     scoped: false,
     call: async (c, _t, f) => c.GET('/v1/cards/{cardNo}/history', card(await soldCard(f, 'B'))),
   },

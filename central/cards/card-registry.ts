@@ -16,7 +16,7 @@ import { type Card, type CardRow, cardView, lifeStateOf, lockCard, findCard } fr
 import { type CardAction, type CardLifeState, transition } from './lifecycle.ts';
 import { cardMessages } from './messages.ts';
 import type { CinemaStore } from '../cinemas/cinema-store.ts';
-import type { CardWriteKind, ShadowLedger } from '../ledger/shadow-ledger.ts';
+import type { CardWriteKind, ShadowLedger, SyncedWrite } from '../ledger/shadow-ledger.ts';
 import { cinemaMessages } from '../cinemas/messages.ts';
 
 type Schemas = components['schemas'];
@@ -47,7 +47,18 @@ export class CardRegistry {
     private readonly cardTypes: CardTypeStore,
     private readonly cinemas: CinemaStore,
     private readonly ledger: ShadowLedger,
+    /** Set on a registry made by {@link forSyncedOp}. */
+    private readonly synced?: SyncedWrite,
   ) {}
+
+  /**
+   * The same steps for a change a terminal made and synced (sync ingest): run inside the batch's
+   * transaction `trx` (each step in a savepoint, so a refused one leaves nothing behind), the card
+   * write recorded under the terminal's op id, hash, cashier and time.
+   */
+  forSyncedOp(trx: Knex.Transaction, synced: SyncedWrite): CardRegistry {
+    return new CardRegistry(trx, this.clock, this.audit, this.cardTypes, this.cinemas, this.ledger, synced);
+  }
 
   async get(cardNo: string): Promise<Card> {
     return cardView(await findCard(this.db, cardNo));
@@ -268,7 +279,7 @@ export class CardRegistry {
         recycled_reason: next.recycledReason,
         updated_at: now,
       };
-      if (write) updated = await this.ledger.appendCardWrite(trx, updated, { ...write, actor, at: now });
+      if (write) updated = await this.ledger.appendCardWrite(trx, updated, { ...write, actor, at: now, synced: this.synced });
       const { card_no: _key, ...columns } = updated;
       await trx('cards').where({ card_no: cardNo }).update(columns);
       if (after) await after(trx, updated, next);
@@ -277,7 +288,10 @@ export class CardRegistry {
         targetType: 'card',
         targetId: cardNo,
         cinemaId: updated.cinema_id ?? row.cinema_id,
-        details: { ...details, from: row.state, to: updated.state, issueEpoch: updated.issue_epoch },
+        details: {
+          ...details, from: row.state, to: updated.state, issueEpoch: updated.issue_epoch,
+          ...(this.synced ? { syncedOpId: this.synced.opId, cashier: this.synced.cashier } : {}),
+        },
       });
       // Terminals replicate the card (and the blacklist, first); last, as it takes the head lock.
       const listedChanged = (updated.blacklisted_at === null) !== (row.blacklisted_at === null);

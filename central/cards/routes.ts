@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { components, operations } from '../client/schema.ts';
 import { defineRoute } from '../http/route.ts';
 import { id, specSchema, text } from '../http/validation.ts';
-import type { CentralModule } from '../platform.ts';
+import type { CentralModule, Platform } from '../platform.ts';
 import { CardTypeStore } from '../card-types/card-type-store.ts';
 import { CinemaStore } from '../cinemas/cinema-store.ts';
 import { CardRegistry } from './card-registry.ts';
@@ -59,10 +59,16 @@ export const CardReissue = specSchema<S['CardReissue']>()(
 );
 export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({ cardTypeId: id }));
 
+/** The registry over the platform's database (the cards module's, and sync ingest's for terminals' changes). */
+export function cardRegistryOf({ config, db, clock, audit }: Platform): CardRegistry {
+  return new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db), new ShadowLedger(db, clock, audit));
+}
+
 export const cardsModule: CentralModule = {
   name: 'cards',
-  routes: ({ config, db, clock, audit }) => {
-    const cards = new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db), new ShadowLedger(db, clock, audit));
+  routes: (platform) => {
+    const { db } = platform;
+    const cards = cardRegistryOf(platform);
     return [
       defineRoute({
         path: '/v1/card-batches',

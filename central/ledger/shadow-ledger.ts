@@ -40,6 +40,14 @@ export type CardHistory = Schemas['CardHistory'];
 export type CardWriteKind = 'activate' | 'renew' | 'recycle' | 'reissue';
 export type LedgerKind = 'redeem' | 'topup' | CardWriteKind;
 
+/** A card write a terminal made and synced (its op id and hash, who was at the till, when). */
+export interface SyncedWrite {
+  readonly opId: string;
+  readonly hash: string;
+  readonly cashier: string | null;
+  readonly occurredAt: string;
+}
+
 export interface CardOp {
   readonly opId: string;
   readonly cardNo: string;
@@ -267,15 +275,17 @@ export class ShadowLedger {
   /**
    * Records a lifecycle write of the registry (sale, renewal, recycling, re-issue) as the card's op
    * at `seq`, inside the registry's transaction, and returns the card row with the ledger applied.
-   * A re-issue's op carries the new uses as its `remainingAfter`.
+   * A re-issue's op carries the new uses as its `remainingAfter`. A write a terminal synced keeps
+   * the terminal's op id and hash (so a re-upload is a duplicate), cashier and time.
    */
   async appendCardWrite(
     trx: Knex.Transaction,
     card: CardRow,
-    write: { readonly kind: CardWriteKind; readonly seq: number; readonly actor: Principal; readonly at: string },
+    write: { readonly kind: CardWriteKind; readonly seq: number; readonly actor: Principal; readonly at: string; readonly synced?: SyncedWrite | undefined },
   ): Promise<CardRow> {
+    const { synced } = write;
     const op: Omit<CardOp, 'kind'> & { kind: LedgerKind } = {
-      opId: newId(),
+      opId: synced?.opId ?? newId(),
       cardNo: card.card_no,
       seq: write.seq,
       kind: write.kind,
@@ -286,8 +296,8 @@ export class ShadowLedger {
       cinemaId: write.actor.cinemaId ?? card.cinema_id,
       terminalId: write.actor.terminal?.id ?? null,
       userId: write.actor.user?.id ?? null,
-      cashier: null,
-      occurredAt: write.at,
+      cashier: synced?.cashier ?? null,
+      occurredAt: synced?.occurredAt ?? write.at,
     };
     const row: LedgerRow = {
       op_id: op.opId,
@@ -301,10 +311,10 @@ export class ShadowLedger {
       cinema_id: op.cinemaId,
       terminal_id: op.terminalId,
       user_id: op.userId,
-      cashier: null,
-      occurred_at: write.at,
+      cashier: op.cashier,
+      occurred_at: op.occurredAt,
       recorded_at: write.at,
-      content_hash: contentHash(op),
+      content_hash: synced?.hash ?? contentHash(op),
       status: 'waiting',
       anomaly: null,
       issue_epoch: card.issue_epoch,

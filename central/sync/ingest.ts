@@ -28,6 +28,7 @@ import { dialectOf } from '../store/database.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
+import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
 import { insertRows, selectByKeys, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
@@ -80,7 +81,10 @@ const FullOp = z.strictObject({
 type WireOp = z.infer<typeof FullOp>;
 
 const ledgerKinds = new Set(['redeem', 'top_up']);
+/** Card writes the registry records (state machine, expiry, issue epochs) at their seq. */
 const lifecycleKinds = new Set(['activate', 'renew', 'recycle', 'reissue']);
+/** Changes with no card write: acted on through the registry, and kept as the terminal's record. */
+const listKinds = new Set(['blacklist', 'unblacklist']);
 
 
 const ledgerColumns: readonly (Column & { name: keyof LedgerRow })[] = [
@@ -137,6 +141,7 @@ export class SyncIngest {
     private readonly db: Knex,
     private readonly clock: Clock,
     private readonly policy: SyncPolicy,
+    private readonly registry: CardRegistry,
   ) {}
 
   async upload(principal: Principal, batch: SyncBatch): Promise<SyncBatchResult> {
@@ -151,7 +156,7 @@ export class SyncIngest {
     const parsedOps = ops.map((raw) => FullOp.safeParse(raw));
 
     const attempt = (checkAll: boolean) => this.db.transaction(async (trx) => {
-      const run = new BatchRun(trx, this.policy, terminalId, cinemaId, now);
+      const run = new BatchRun(trx, this.policy, principal, this.registry, now);
       const firstExpected = await run.lockTerminal();
       let expected = firstExpected;
       // Ops at or past the expected seq are new unless the terminal reused an op id (a bug); the
@@ -238,14 +243,21 @@ class BatchRun {
   private readonly cards = new Map<string, CardRow>();
   private readonly touched = new Set<string>();
   private readonly hotlisted = new Set<string>();
+  /** Cards written by {@link flush} already: each gets its change-log row at the end. */
+  private readonly flushed = new Set<string>();
+  private readonly terminalId: string;
+  private readonly cinemaId: string;
 
   constructor(
     private readonly trx: Knex.Transaction,
     private readonly policy: SyncPolicy,
-    private readonly terminalId: string,
-    private readonly cinemaId: string,
+    private readonly principal: Principal,
+    private readonly registry: CardRegistry,
     private readonly now: string,
-  ) {}
+  ) {
+    this.terminalId = principal.terminal!.id;
+    this.cinemaId = principal.cinemaId!;
+  }
 
   /** Locks (creating) the terminal's row; returns the next expected term seq. */
   async lockTerminal(): Promise<number> {
@@ -289,7 +301,7 @@ class BatchRun {
   }
 
   async applyToLedger(accepted: readonly { op: WireOp; result: SyncOpResult }[]): Promise<void> {
-    const cardNos = [...new Set(accepted.filter((a) => ledgerKinds.has(a.op.kind) || lifecycleKinds.has(a.op.kind)).map((a) => a.op.cardNo))].sort();
+    const cardNos = [...new Set(accepted.filter((a) => !isKeptOnly(a.op.kind)).map((a) => a.op.cardNo))].sort();
     if (cardNos.length > 0) {
       // Locked in card-number order: two batches sharing cards cannot deadlock.
       for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', cardNos)) this.cards.set(row.card_no, row);
@@ -300,8 +312,8 @@ class BatchRun {
         reject('invalid_op', 'opId must be a UUID');
         continue;
       }
-      if (!ledgerKinds.has(op.kind) && !lifecycleKinds.has(op.kind)) {
-        // Kept for the record (a blacklist request, a rebuild note): central acts on these through its API.
+      if (isKeptOnly(op.kind)) {
+        // Kept for the record (a rebuild note): central acts on these through its API.
         this.keep(op);
         continue;
       }
@@ -310,8 +322,10 @@ class BatchRun {
         reject('card_unknown', `card ${op.cardNo} is not registered`);
         continue;
       }
-      if (card.state === 'made') {
-        reject('card_not_sold', `card ${op.cardNo} has not been sold`);
+      if (listKinds.has(op.kind)) {
+        const refusal = await this.applyListChange(op);
+        if (refusal) reject('refused', refusal);
+        else this.keep(op);
         continue;
       }
       if (op.cardSeq == null) {
@@ -319,11 +333,17 @@ class BatchRun {
         continue;
       }
       if (lifecycleKinds.has(op.kind)) {
-        // Sales, renewals, recycling and re-issues are recorded online by the registry at their
-        // seq; the terminal's own record of it is the same write.
         const there = await this.opAt(op.cardNo, op.cardSeq);
-        if (there && there.kind === op.kind) this.keep(op);
-        else reject('not_recorded_online', `central has no ${op.kind} of card ${op.cardNo} at seq ${op.cardSeq}`);
+        if (there?.kind === op.kind && there.op_id !== op.opId) {
+          this.keep(op); // recorded online through the API at this seq (an HQ station): the same write
+          continue;
+        }
+        const refusal = await this.applyCardWrite(op);
+        if (refusal) reject('refused', refusal);
+        continue;
+      }
+      if (card.state === 'made') {
+        reject('card_not_sold', `card ${op.cardNo} has not been sold`);
         continue;
       }
       if (op.uses == null || op.remainingAfter == null) {
@@ -342,6 +362,82 @@ class BatchRun {
       }
       await this.record(card, op);
     }
+  }
+
+  /**
+   * A sale, renewal, recycling or re-issue made at this terminal: the registry's own step (state
+   * machine, cinema, expiry, issue epoch, audit) inside this transaction, recorded under the
+   * terminal's op id. Returns why central refused it (the op is then parked), else undefined.
+   */
+  private async applyCardWrite(op: WireOp): Promise<string | undefined> {
+    const payload = payloadOf(op.payload);
+    const expiresAt = typeof payload['expiresAt'] === 'string' ? payload['expiresAt'] : undefined;
+    const seq = op.cardSeq!;
+    return this.viaRegistry(op, (registry) => {
+      switch (op.kind) {
+        case 'activate':
+          return registry.activate(this.principal, op.cardNo, { cinemaId: this.cinemaId, seq, ...(expiresAt ? { expiresAt } : {}) });
+        case 'renew':
+          if (!expiresAt) throw new TypeError('a renew op needs payload.expiresAt');
+          return registry.renew(this.principal, op.cardNo, { seq, expiresAt });
+        case 'reissue':
+          return registry.reissue(this.principal, op.cardNo, { cinemaId: this.cinemaId, seq, ...(op.uses ? { uses: op.uses } : {}), ...(expiresAt ? { expiresAt } : {}) });
+        default:
+          return registry.recycle(this.principal, op.cardNo, { seq });
+      }
+    });
+  }
+
+  /** A blacklist change made at this terminal (its manager's, checked there): the registry's step. */
+  private async applyListChange(op: WireOp): Promise<string | undefined> {
+    const card = this.cards.get(op.cardNo)!;
+    const listed = card.blacklisted_at !== null;
+    if ((op.kind === 'blacklist') === listed) return undefined; // already so: nothing to do
+    const payload = payloadOf(op.payload);
+    const reason = typeof payload['reason'] === 'string' && payload['reason'] ? payload['reason'].slice(0, 200) : op.kind;
+    return this.viaRegistry(op, (registry) =>
+      op.kind === 'blacklist' ? registry.blacklist(this.principal, op.cardNo, reason) : registry.unblacklist(this.principal, op.cardNo, reason));
+  }
+
+  /**
+   * Runs one registry step in a savepoint after writing what the batch holds so far (the step reads
+   * and writes the card itself), then takes the card row back. A CentralError is the refusal.
+   */
+  private async viaRegistry(op: WireOp, step: (registry: CardRegistry) => Promise<unknown>): Promise<string | undefined> {
+    await this.flush();
+    const registry = this.registry.forSyncedOp(this.trx, {
+      opId: op.opId,
+      hash: op.hash,
+      cashier: op.operatorId ?? null,
+      occurredAt: isoOrNow(op.deviceTime, this.now),
+    });
+    try {
+      await step(registry);
+    } catch (error) {
+      if (error instanceof CentralError) return `${error.code}: ${error.message}`;
+      if (error instanceof TypeError) return error.message;
+      throw error;
+    }
+    const fresh = await this.trx<CardRow>('cards').where({ card_no: op.cardNo }).first();
+    if (fresh) this.cards.set(op.cardNo, fresh);
+    return undefined;
+  }
+
+  /** Writes the ledger rows and card rows gathered so far (they stay in this transaction). */
+  private async flush(): Promise<void> {
+    const { trx } = this;
+    await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
+    // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
+    for (const row of this.promoted) {
+      await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
+    }
+    const touched = [...this.touched].sort().map((no) => this.cards.get(no)!);
+    await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, cardColumns, touched.map((c) => [c.card_no, ...cardColumns.map((col) => c[col.name])]));
+    for (const no of this.touched) this.flushed.add(no);
+    this.ledgerRows.length = 0;
+    this.promoted.length = 0;
+    this.touched.clear();
+    this.batchRows.clear(); // written: read back from the database from now on
   }
 
   private keep(op: WireOp): void {
@@ -444,13 +540,8 @@ class BatchRun {
   /** Writes everything, advances the terminal, appends the change log (last: it takes the head lock). */
   async finish(expected: number, opsReceived: number, batch: SyncBatch, nowDate: Date): Promise<LogPosition> {
     const { trx } = this;
-    await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
-    // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
-    for (const row of this.promoted) {
-      await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
-    }
-    const touched = [...this.touched].sort().map((no) => this.cards.get(no)!);
-    await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, cardColumns, touched.map((c) => [c.card_no, ...cardColumns.map((col) => c[col.name])]));
+    await this.flush();
+    const touched = [...this.flushed].sort().map((no) => this.cards.get(no)!);
     await insertRows(
       trx,
       'sync_parked',
@@ -504,7 +595,7 @@ class BatchRun {
     ];
     const position = (await appendChanges(trx, entries, this.now)) ?? (await logPosition(trx));
     // Fault tests kill the process here: everything written, nothing committed.
-    if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && this.ledgerRows.length > 0) process.kill(process.pid, 'SIGKILL');
+    if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && touched.length > 0) process.kill(process.pid, 'SIGKILL');
     return position;
   }
 }
@@ -512,6 +603,20 @@ class BatchRun {
 /** PostgreSQL text refuses NUL; a parked op's reason and hash are shown, so drop control characters. */
 function printable(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f]/g, '?');
+}
+
+/** Rebuild notes are only kept; every other kind is acted on. */
+function isKeptOnly(kind: string): boolean {
+  return !ledgerKinds.has(kind) && !lifecycleKinds.has(kind) && !listKinds.has(kind);
+}
+
+function payloadOf(payloadJson: string): Record<string, unknown> {
+  try {
+    const v: unknown = JSON.parse(payloadJson);
+    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function amountOf(payloadJson: string): number | null {

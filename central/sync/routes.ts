@@ -9,7 +9,7 @@ import { defineRoute } from '../http/route.ts';
 import { id, specSchema } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { CinemaStore } from '../cinemas/cinema-store.ts';
-import { cardNo } from '../cards/routes.ts';
+import { cardNo, cardRegistryOf } from '../cards/routes.ts';
 import { RedemptionRules } from '../rules/redemption-rules.ts';
 import { isoTime } from '../store/ids.ts';
 import { changeLogCommits, databaseKey, logPosition, pruneChangeLog, type LogPosition } from './change-log.ts';
@@ -33,8 +33,9 @@ export const ParkedQuery = specSchema<Query<'listParkedOps'>>()(z.strictObject({
 
 export const syncModule: CentralModule = {
   name: 'sync',
-  routes: ({ db, clock, audit, config }) => {
-    const ingest = new SyncIngest(db, clock, { hotlistOnFraud: config.sync.hotlistOnFraud });
+  routes: (platform) => {
+    const { db, clock, audit, config } = platform;
+    const ingest = new SyncIngest(db, clock, { hotlistOnFraud: config.sync.hotlistOnFraud }, cardRegistryOf(platform));
     const feed = new SyncFeed(db, clock, new RedemptionRules(db, clock, audit, new CinemaStore(db)));
     return [
       defineRoute({
