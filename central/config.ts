@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { permissions, roles } from './auth/permissions.ts';
+import { isTimeZone } from './reports/chain-calendar.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -61,6 +62,16 @@ export const CentralConfigSchema = z.strictObject({
       pingIntervalMs: z.number().int().min(100).max(600_000).default(30_000),
       /** A socket with more than this queued is skipped for pokes (a slow reader), not buffered. */
       maxBufferedBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
+    })
+    .prefault({}),
+  /** Statistics and settlement (`central/reports/`). */
+  reports: z
+    .strictObject({
+      /**
+       * The chain's time zone (IANA name): report days run from local midnight to midnight. Changing
+       * it recomputes the daily rollup at the next start.
+       */
+      timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone such as Asia/Shanghai').default('Asia/Shanghai'),
     })
     .prefault({}),
 });

@@ -9,6 +9,7 @@ import { cardsModule } from './cards/routes.ts';
 import { ledgerModule } from './ledger/routes.ts';
 import { rulesModule } from './rules/routes.ts';
 import { syncModule } from './sync/routes.ts';
+import { reportsModule } from './reports/routes.ts';
 import { authModule } from './auth/routes.ts';
 import { cinemasModule } from './cinemas/routes.ts';
 import { healthModule } from './health/routes.ts';
@@ -28,4 +29,5 @@ export const centralModules: readonly CentralModule[] = [
   ledgerModule,
   rulesModule,
   syncModule,
+  reportsModule,
 ];

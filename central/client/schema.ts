@@ -849,6 +849,207 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redemption detail across the chain, one row per redemption
+         * @description Redemptions (ledger ops of kind `redeem`), oldest first, a page at a time, with the totals of
+         *     everything the filters match. Days are days in the chain's time zone. A principal bound to a
+         *     cinema (an HQ user on a terminal) sees only that cinema's redemptions.
+         */
+        get: operations["listRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/redemptions/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Redemptions summed by day, cinema, card type, consumption type and/or cashier
+         * @description Read from the daily rollup kept on ingest (no scan of the ops), except when a card number
+         *     filter is given. Without `groupBy`, one row of totals. A cinema-bound principal sees only its
+         *     cinema.
+         */
+        get: operations["summarizeRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/settlement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Settlement per cinema and card type for a period
+         * @description Per cinema × card type: uses redeemed there × the card type's settlement price per use (what
+         *     HQ owes the cinema), and the cards it sold or re-issued, valued at their uses × the same price
+         *     (what the cinema collected for HQ). `netFen` = settlement − sales: positive, HQ pays the
+         *     cinema. Prices are the card types' current prices.
+         */
+        get: operations["getSettlement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/liability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Outstanding liability — uses sold and not yet redeemed
+         * @description Now, from the shadow balances: the sold cards that still hold uses (state `active`, expired or
+         *     blacklisted ones included), by selling cinema and card type, valued at the card type's
+         *     settlement price per use.
+         */
+        get: operations["getLiability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/recycled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cards used up (recycled, exhausted) per cinema per day
+         * @description A card counts on the day and at the cinema of the redemption that left it at 0 uses.
+         */
+        get: operations["listRecycledCards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{cinemaId}/reports/redemptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One cinema's redemption detail
+         * @description As `listRedemptions`, for the cinema in the path (local statistics).
+         */
+        get: operations["listCinemaRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{cinemaId}/reports/redemptions/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One cinema's redemptions summed by day, card type, consumption type and/or cashier
+         * @description As `summarizeRedemptions`, for the cinema in the path.
+         */
+        get: operations["summarizeCinemaRedemptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{cinemaId}/reports/liability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Uses sold by one cinema and not yet redeemed
+         * @description As `getLiability`, for the cards the cinema in the path sold.
+         */
+        get: operations["getCinemaLiability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{cinemaId}/reports/recycled": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Cards used up at one cinema per day
+         * @description As `listRecycledCards`, for the cinema in the path.
+         */
+        get: operations["listCinemaRecycledCards"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1507,6 +1708,135 @@ export interface components {
         ParkedOpList: {
             items: components["schemas"]["ParkedOp"][];
         };
+        /**
+         * Format: date
+         * @description A calendar day `YYYY-MM-DD` in the chain's time zone (config `reports.timeZone`, default Asia/Shanghai).
+         */
+        ReportDate: string;
+        ReportTotals: {
+            /** @description Redemptions. */
+            ops: number;
+            /** @description Uses redeemed. */
+            uses: number;
+            /** @description What was paid with the uses, where the till said. */
+            amountFen: number;
+        };
+        Redemption: {
+            opId: components["schemas"]["Id"];
+            occurredAt: components["schemas"]["Timestamp"];
+            cardNo: components["schemas"]["CardNo"];
+            seq: number;
+            /** Format: uuid */
+            cinemaId: string | null;
+            cinemaName: string | null;
+            /** Format: uuid */
+            terminalId: string | null;
+            /** Format: uuid */
+            cardTypeId: string | null;
+            cardTypeName: string | null;
+            consumptionType: components["schemas"]["ConsumptionType"] | null;
+            uses: number;
+            remainingAfter: number;
+            amountFen: number | null;
+            cashier: string | null;
+            /** @enum {string} */
+            status: "applied" | "waiting";
+        };
+        RedemptionPage: {
+            items: components["schemas"]["Redemption"][];
+            nextCursor: string | null;
+            totals: components["schemas"]["ReportTotals"];
+        };
+        /** @description One group; only the keys grouped by are present. */
+        RedemptionGroup: {
+            day?: components["schemas"]["ReportDate"];
+            /** Format: uuid */
+            cinemaId?: string | null;
+            cinemaName?: string | null;
+            /** Format: uuid */
+            cardTypeId?: string | null;
+            cardTypeName?: string | null;
+            consumptionType?: components["schemas"]["ConsumptionType"] | null;
+            cashier?: string | null;
+            ops: number;
+            uses: number;
+            amountFen: number;
+        };
+        RedemptionSummary: {
+            groupBy: ("day" | "cinema" | "cardType" | "consumptionType" | "cashier")[];
+            rows: components["schemas"]["RedemptionGroup"][];
+            totals: components["schemas"]["ReportTotals"];
+        };
+        SettlementLine: {
+            /** Format: uuid */
+            cinemaId: string | null;
+            cinemaName: string | null;
+            /** Format: uuid */
+            cardTypeId: string | null;
+            cardTypeName: string | null;
+            settlementPricePerUseFen: number;
+            /** @description Sales and re-issues. */
+            cardsSold: number;
+            /** @description The uses those cards carried. */
+            usesSold: number;
+            /** @description usesSold × price per use. */
+            salesValueFen: number;
+            redemptions: number;
+            usesRedeemed: number;
+            /** @description usesRedeemed × price per use. */
+            settlementFen: number;
+            /** @description settlementFen − salesValueFen; positive: HQ pays the cinema. */
+            netFen: number;
+        };
+        SettlementTotals: {
+            cardsSold: number;
+            usesSold: number;
+            salesValueFen: number;
+            redemptions: number;
+            usesRedeemed: number;
+            settlementFen: number;
+            netFen: number;
+        };
+        Settlement: {
+            from: components["schemas"]["ReportDate"] | null;
+            to: components["schemas"]["ReportDate"] | null;
+            rows: components["schemas"]["SettlementLine"][];
+            totals: components["schemas"]["SettlementTotals"];
+        };
+        LiabilityLine: {
+            /** Format: uuid */
+            cinemaId: string | null;
+            cinemaName: string | null;
+            /** Format: uuid */
+            cardTypeId: string;
+            cardTypeName: string | null;
+            settlementPricePerUseFen: number;
+            cards: number;
+            remainingUses: number;
+            valueFen: number;
+        };
+        Liability: {
+            asOf: components["schemas"]["Timestamp"];
+            rows: components["schemas"]["LiabilityLine"][];
+            totals: {
+                cards: number;
+                remainingUses: number;
+                valueFen: number;
+            };
+        };
+        RecycledDay: {
+            day: components["schemas"]["ReportDate"];
+            /** Format: uuid */
+            cinemaId: string | null;
+            cinemaName: string | null;
+            cards: number;
+        };
+        RecycledCards: {
+            rows: components["schemas"]["RecycledDay"][];
+            totals: {
+                cards: number;
+            };
+        };
     };
     responses: {
         /** @description The request failed; the body says why. */
@@ -1526,6 +1856,34 @@ export interface components {
         UserId: components["schemas"]["Id"];
         /** @description The terminal's id. */
         TerminalId: components["schemas"]["Id"];
+        /** @description Only this cinema (a cinema-bound principal may name only its own). */
+        ReportCinemaFilter: components["schemas"]["Id"];
+        /** @description One day in the chain's time zone (not with `from`/`to`). */
+        ReportDay: components["schemas"]["ReportDate"];
+        /** @description First day (chain time zone), inclusive. */
+        ReportFrom: components["schemas"]["ReportDate"];
+        /** @description Last day (chain time zone), inclusive. */
+        ReportTo: components["schemas"]["ReportDate"];
+        /** @description Only ops at or after this time. */
+        ReportSince: components["schemas"]["Timestamp"];
+        /** @description Only ops before this time. */
+        ReportUntil: components["schemas"]["Timestamp"];
+        /** @description Only this card. */
+        ReportCardNo: components["schemas"]["CardNo"];
+        /** @description Card number range, first (same number of digits as `cardNoTo`). */
+        ReportCardNoFrom: components["schemas"]["CardNo"];
+        /** @description Card number range, last, inclusive. */
+        ReportCardNoTo: components["schemas"]["CardNo"];
+        /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+        ReportCashier: string;
+        ReportConsumptionType: components["schemas"]["ConsumptionType"];
+        /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+        ReportCardTypeId: components["schemas"]["Id"];
+        /** @description Comma-separated, in the order wanted — `day`, `cinema`, `cardType`, `consumptionType`, `cashier`. */
+        ReportGroupBy: string;
+        /** @description The `nextCursor` of the previous page. */
+        ReportCursor: string;
+        ReportLimit: number;
     };
     requestBodies: never;
     headers: never;
@@ -2724,6 +3082,340 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ParkedOpList"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listRedemptions: {
+        parameters: {
+            query?: {
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only ops at or after this time. */
+                since?: components["parameters"]["ReportSince"];
+                /** @description Only ops before this time. */
+                until?: components["parameters"]["ReportUntil"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["ReportCursor"];
+                limit?: components["parameters"]["ReportLimit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of redemptions and the totals of all that match. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionPage"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    summarizeRedemptions: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated, in the order wanted — `day`, `cinema`, `cardType`, `consumptionType`, `cashier`. */
+                groupBy?: components["parameters"]["ReportGroupBy"];
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per group, in group order, and the totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionSummary"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getSettlement: {
+        parameters: {
+            query?: {
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per cinema and card type with any activity, and the totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settlement"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getLiability: {
+        parameters: {
+            query?: {
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per cinema and card type holding uses, and the totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liability"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listRecycledCards: {
+        parameters: {
+            query?: {
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per day and cinema with cards used up, and the total. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecycledCards"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listCinemaRedemptions: {
+        parameters: {
+            query?: {
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only ops at or after this time. */
+                since?: components["parameters"]["ReportSince"];
+                /** @description Only ops before this time. */
+                until?: components["parameters"]["ReportUntil"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["ReportCursor"];
+                limit?: components["parameters"]["ReportLimit"];
+            };
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of redemptions and the totals of all that match. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionPage"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    summarizeCinemaRedemptions: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated, in the order wanted — `day`, `cinema`, `cardType`, `consumptionType`, `cashier`. */
+                groupBy?: components["parameters"]["ReportGroupBy"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per group, in group order, and the totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RedemptionSummary"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getCinemaLiability: {
+        parameters: {
+            query?: {
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per card type holding uses, and the totals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Liability"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listCinemaRecycledCards: {
+        parameters: {
+            query?: {
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One row per day with cards used up, and the total. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecycledCards"];
                 };
             };
             "4XX": components["responses"]["Error"];

@@ -29,6 +29,7 @@ import { transition } from '../cards/lifecycle.ts';
 import { cardMessages } from '../cards/messages.ts';
 import { ledgerMessages } from './messages.ts';
 import { appendChanges, cardChange } from '../sync/change-log.ts';
+import { addToRollups } from '../reports/rollups.ts';
 
 type Schemas = components['schemas'];
 export type LedgerEntry = Schemas['LedgerEntry'];
@@ -253,6 +254,7 @@ export class ShadowLedger {
           row.anomaly = 'seq_behind';
         }
         await trx('ledger_entries').insert(row);
+        await addToRollups(trx, [row]);
         card = { ...card, ...cardChanges };
         if (op.seq === card.applied_seq + 1) card = await this.applyFrom(trx, card, now);
         const { card_no: _key, ...columns } = card;
@@ -320,6 +322,7 @@ export class ShadowLedger {
       issue_epoch: card.issue_epoch,
     };
     await trx('ledger_entries').insert(row);
+    await addToRollups(trx, [row]);
     const updated = { ...card, max_seq: Math.max(card.max_seq, write.seq) };
     return write.seq === updated.applied_seq + 1 ? this.applyFrom(trx, updated, write.at) : updated;
   }

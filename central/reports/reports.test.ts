@@ -1,0 +1,233 @@
+/**
+ * Statistics against a data set checked by hand: three cards of two types sold at cinemas A and B,
+ * five redemptions around a day boundary of the chain's time zone (Asia/Shanghai, UTC+8), every
+ * filter and grouping, settlement, liability, cards used up, the cinema scope, bad input.
+ *
+ *  op  card (type, sold at)  at (UTC)            Shanghai day  cinema  uses  left  kind        fen    cashier
+ *  r1  c1 (T1, A)            2025-03-01 02:00    03-01         A       2     8     ticket      8000   alice
+ *  r2  c1                    2025-03-01 15:59    03-01 23:59   A       1     7     concession  1500   bob
+ *  r3  c2 (T1, A)            2025-03-01 16:00    03-02 00:00   A       3     7     ticket      9000   alice
+ *  r4  c3 (T2, B)            2025-03-02 04:00    03-02         B       10    0     ticket      30000  carol
+ *  r5  c1                    2025-03-02 05:00    03-02         B       1     6     ticket      —      —
+ * T1: 3000 fen per use, T2: 5000. Each card carries 10 uses.
+ */
+import assert from 'node:assert/strict';
+import type { CentralClient, Schemas } from '../client/index.ts';
+import type { operations } from '../client/schema.ts';
+import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
+import { makeCardType, redemption } from '../cards/card-fixtures.ts';
+import { aggregateLedger, readRollups, rebuildRollups, rollupTimeZone } from './rollups.ts';
+
+const D1 = '2025-03-01';
+const D2 = '2025-03-02';
+const c1 = '8800000001';
+const c2 = '8800000002';
+const c3 = '8800000003';
+
+type Totals = [ops: number, uses: number, amountFen: number];
+const totalsOf = (t: Schemas['ReportTotals']): Totals => [t.ops, t.uses, t.amountFen];
+const rowTotals = (r: { ops: number; uses: number; amountFen: number }): Totals => [r.ops, r.uses, r.amountFen];
+
+describeCentral('reports', (central) => {
+  let A: Schemas['Cinema'];
+  let B: Schemas['Cinema'];
+  let T1: Schemas['CardType'];
+  let T2: Schemas['CardType'];
+  let tillA: EnrolledTerminal;
+  let hq: CentralClient;
+  const opIds: string[] = [];
+
+  before(async () => {
+    const c = central();
+    hq = c.admin.client;
+    A = await c.createCinema('Cinema A');
+    B = await c.createCinema('Cinema B');
+    T1 = await makeCardType(c, { settlementPricePerUseFen: 3000 });
+    T2 = await makeCardType(c, { settlementPricePerUseFen: 5000 });
+    ok(await hq.POST('/v1/card-batches', { body: { cardTypeId: T1.id, cards: [{ cardNo: c1, uid: 'A1B2C301' }, { cardNo: c2, uid: 'A1B2C302' }] } }));
+    ok(await hq.POST('/v1/card-batches', { body: { cardTypeId: T2.id, cards: [{ cardNo: c3, uid: 'A1B2C303' }] } }));
+    for (const [cardNo, cinema] of [[c1, A], [c2, A], [c3, B]] as const) {
+      ok(await hq.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo } }, body: { cinemaId: cinema.id, seq: 2 } }));
+    }
+    tillA = await c.enrolTerminal(A.id);
+    const tillB = await c.enrolTerminal(B.id);
+    const ops: [EnrolledTerminal, Schemas['LedgerOpCreate']][] = [
+      [tillA, redemption(c1, 3, 2, 8, { occurredAt: '2025-03-01T02:00:00.000Z', consumptionType: 'ticket', amountFen: 8000, cashier: 'alice' })],
+      [tillA, redemption(c1, 4, 1, 7, { occurredAt: '2025-03-01T15:59:00.000Z', consumptionType: 'concession', amountFen: 1500, cashier: 'bob' })],
+      [tillA, redemption(c2, 3, 3, 7, { occurredAt: '2025-03-01T16:00:00.000Z', consumptionType: 'ticket', amountFen: 9000, cashier: 'alice' })],
+      [tillB, redemption(c3, 3, 10, 0, { occurredAt: '2025-03-02T04:00:00.000Z', consumptionType: 'ticket', amountFen: 30000, cashier: 'carol' })],
+      [tillB, redemption(c1, 5, 1, 6, { occurredAt: '2025-03-02T05:00:00.000Z', consumptionType: 'ticket' })],
+    ];
+    for (const [till, op] of ops) {
+      ok(await till.client.POST('/v1/ledger/ops', { body: op }));
+      opIds.push(op.opId);
+    }
+  });
+
+  type SummaryQuery = NonNullable<operations['summarizeRedemptions']['parameters']['query']>;
+  const summary = async (query: SummaryQuery) => ok(await hq.GET('/v1/reports/redemptions/summary', { params: { query } }));
+
+  it('sums every redemption, and groups by each key', async () => {
+    assert.deepEqual(totalsOf((await summary({})).totals), [5, 17, 48500]);
+    const byDay = await summary({ groupBy: 'day' });
+    assert.deepEqual(byDay.rows.map((r) => [r.day, ...rowTotals(r)]), [[D1, 2, 3, 9500], [D2, 3, 14, 39000]]);
+    const byCinema = await summary({ groupBy: 'cinema' });
+    assert.deepEqual(
+      byCinema.rows.map((r) => [r.cinemaName, ...rowTotals(r)]).sort(),
+      [['Cinema A', 3, 6, 18500], ['Cinema B', 2, 11, 30000]],
+    );
+    const byType = await summary({ groupBy: 'cardType' });
+    assert.deepEqual(
+      byType.rows.map((r) => [r.cardTypeId, ...rowTotals(r)]).sort(),
+      [[T1.id, 4, 7, 18500], [T2.id, 1, 10, 30000]].sort(),
+    );
+    assert.deepEqual(byType.rows.find((r) => r.cardTypeId === T2.id)?.cardTypeName, T2.name);
+    const byConsumption = await summary({ groupBy: 'consumptionType' });
+    assert.deepEqual(byConsumption.rows.map((r) => [r.consumptionType, ...rowTotals(r)]), [['concession', 1, 1, 1500], ['ticket', 4, 16, 47000]]);
+    const byCashier = await summary({ groupBy: 'cashier' });
+    assert.deepEqual(byCashier.rows.map((r) => [r.cashier, ...rowTotals(r)]), [[null, 1, 1, 0], ['alice', 2, 5, 17000], ['bob', 1, 1, 1500], ['carol', 1, 10, 30000]]);
+    const two = await summary({ groupBy: 'day,consumptionType' });
+    assert.deepEqual(two.groupBy, ['day', 'consumptionType']);
+    assert.deepEqual(two.rows.map((r) => [r.day, r.consumptionType, r.ops]), [[D1, 'concession', 1], [D1, 'ticket', 1], [D2, 'ticket', 3]]);
+    assert.deepEqual(Object.keys(two.rows[0]!).sort(), ['amountFen', 'consumptionType', 'day', 'ops', 'uses']);
+  });
+
+  it('filters by day (in the chain time zone), range, cinema, card type, consumption type and cashier', async () => {
+    assert.deepEqual(totalsOf((await summary({ day: D1 })).totals), [2, 3, 9500], 'r3 at 16:00 UTC is already 2 March in Shanghai');
+    assert.deepEqual(totalsOf((await summary({ from: D2, to: D2 })).totals), [3, 14, 39000]);
+    assert.deepEqual(totalsOf((await summary({ from: D2 })).totals), [3, 14, 39000]);
+    assert.deepEqual(totalsOf((await summary({ to: '2025-02-28' })).totals), [0, 0, 0]);
+    assert.deepEqual(totalsOf((await summary({ cinemaId: B.id })).totals), [2, 11, 30000]);
+    assert.deepEqual(totalsOf((await summary({ cardTypeId: T2.id })).totals), [1, 10, 30000]);
+    assert.deepEqual(totalsOf((await summary({ consumptionType: 'concession' })).totals), [1, 1, 1500]);
+    assert.deepEqual(totalsOf((await summary({ cashier: 'alice' })).totals), [2, 5, 17000]);
+    assert.deepEqual(totalsOf((await summary({ cashier: 'alice', day: D2 })).totals), [1, 3, 9000]);
+  });
+
+  it('filters by card number and card number range (from the ops), with the same day cut', async () => {
+    assert.deepEqual(totalsOf((await summary({ cardNo: c1 })).totals), [3, 4, 9500]);
+    const byDay = await summary({ cardNo: c1, groupBy: 'day' });
+    assert.deepEqual(byDay.rows.map((r) => [r.day, ...rowTotals(r)]), [[D1, 2, 3, 9500], [D2, 1, 1, 0]]);
+    assert.deepEqual(totalsOf((await summary({ cardNoFrom: c2, cardNoTo: c3 })).totals), [2, 13, 39000]);
+    assert.deepEqual(totalsOf((await summary({ cardNoFrom: c2 })).totals), [2, 13, 39000]);
+    assert.deepEqual(totalsOf((await summary({ cardNoTo: c1, day: D2 })).totals), [1, 1, 0]);
+    assert.deepEqual(totalsOf((await summary({ cardNoFrom: c1, cardNoTo: c3, cinemaId: A.id, groupBy: 'cashier' })).totals), [3, 6, 18500]);
+  });
+
+  it('lists the redemptions in time order, a page at a time, with the totals of all that match', async () => {
+    const first = ok(await hq.GET('/v1/reports/redemptions', { params: { query: { limit: 2 } } }));
+    assert.deepEqual(first.items.map((r) => r.opId), opIds.slice(0, 2));
+    assert.deepEqual(totalsOf(first.totals), [5, 17, 48500]);
+    const r1 = first.items[0]!;
+    assert.deepEqual(
+      [r1.cardNo, r1.seq, r1.cinemaId, r1.cinemaName, r1.cardTypeId, r1.cardTypeName, r1.consumptionType, r1.uses, r1.remainingAfter, r1.amountFen, r1.cashier, r1.status],
+      [c1, 3, A.id, 'Cinema A', T1.id, T1.name, 'ticket', 2, 8, 8000, 'alice', 'applied'],
+    );
+    const second = ok(await hq.GET('/v1/reports/redemptions', { params: { query: { limit: 2, cursor: first.nextCursor! } } }));
+    const third = ok(await hq.GET('/v1/reports/redemptions', { params: { query: { limit: 2, cursor: second.nextCursor! } } }));
+    assert.deepEqual([...second.items, ...third.items].map((r) => r.opId), opIds.slice(2));
+    assert.equal(third.nextCursor, null);
+    const list = async (query: NonNullable<operations['listRedemptions']['parameters']['query']>) => ok(await hq.GET('/v1/reports/redemptions', { params: { query } }));
+    const window = await list({ since: '2025-03-01T15:00:00.000Z', until: '2025-03-02T04:00:00.000Z' });
+    assert.deepEqual(window.items.map((r) => r.opId), [opIds[1], opIds[2]]);
+    assert.deepEqual(totalsOf(window.totals), [2, 4, 10500]);
+    assert.deepEqual((await list({ day: D1 })).items.map((r) => r.opId), opIds.slice(0, 2));
+    assert.deepEqual((await list({ cardNo: c1 })).items.map((r) => r.opId), [opIds[0], opIds[1], opIds[4]]);
+    assert.deepEqual((await list({ cardNoFrom: c2, cardNoTo: c3 })).items.map((r) => r.opId), [opIds[2], opIds[3]]);
+    assert.deepEqual((await list({ cashier: 'bob' })).items.map((r) => r.opId), [opIds[1]]);
+    assert.deepEqual((await list({ consumptionType: 'ticket', cinemaId: B.id })).items.map((r) => r.opId), [opIds[3], opIds[4]]);
+    const t2 = await list({ cardTypeId: T2.id });
+    assert.deepEqual([t2.items.map((r) => r.opId), totalsOf(t2.totals)], [[opIds[3]], [1, 10, 30000]]);
+  });
+
+  it('settles per cinema and card type: uses redeemed and cards sold, at the price per use', async () => {
+    const all = ok(await hq.GET('/v1/reports/settlement'));
+    const line = (cinema: Schemas['Cinema'], type: Schemas['CardType']) => all.rows.find((r) => r.cinemaId === cinema.id && r.cardTypeId === type.id);
+    const pick = (l: Schemas['SettlementLine'] | undefined) =>
+      l && [l.cardsSold, l.usesSold, l.salesValueFen, l.redemptions, l.usesRedeemed, l.settlementFen, l.netFen];
+    assert.deepEqual(pick(line(A, T1)), [2, 20, 60000, 3, 6, 18000, -42000]);
+    assert.deepEqual(pick(line(B, T1)), [0, 0, 0, 1, 1, 3000, 3000]);
+    assert.deepEqual(pick(line(B, T2)), [1, 10, 50000, 1, 10, 50000, 0]);
+    assert.equal(all.rows.length, 3);
+    assert.deepEqual(all.totals, { cardsSold: 3, usesSold: 30, salesValueFen: 110000, redemptions: 5, usesRedeemed: 17, settlementFen: 71000, netFen: -39000 });
+    // The sales happened today; March holds the redemptions only.
+    const march = ok(await hq.GET('/v1/reports/settlement', { params: { query: { from: D1, to: D2 } } }));
+    assert.deepEqual([march.from, march.to, march.totals.cardsSold, march.totals.settlementFen], [D1, D2, 0, 71000]);
+    const oneDay = ok(await hq.GET('/v1/reports/settlement', { params: { query: { day: D1, cinemaId: A.id } } }));
+    assert.deepEqual(oneDay.rows.map((l) => [l.cinemaName, l.usesRedeemed, l.settlementFen]), [['Cinema A', 3, 9000]]);
+    const t2 = ok(await hq.GET('/v1/reports/settlement', { params: { query: { cardTypeId: T2.id } } }));
+    assert.deepEqual(t2.rows.map((l) => l.cinemaId), [B.id]);
+  });
+
+  it('counts the liability: uses on sold cards not yet redeemed, by cinema and type', async () => {
+    const all = ok(await hq.GET('/v1/reports/liability'));
+    assert.deepEqual(all.rows.map((l) => [l.cinemaId, l.cardTypeId, l.cards, l.remainingUses, l.valueFen]), [[A.id, T1.id, 2, 13, 39000]]);
+    assert.deepEqual(all.totals, { cards: 2, remainingUses: 13, valueFen: 39000 });
+    assert.deepEqual(ok(await hq.GET('/v1/reports/liability', { params: { query: { cinemaId: B.id } } })).rows, []);
+    assert.deepEqual(ok(await hq.GET('/v1/reports/liability', { params: { query: { cardTypeId: T2.id } } })).totals.cards, 0);
+  });
+
+  it('counts the cards used up per cinema and day', async () => {
+    const all = ok(await hq.GET('/v1/reports/recycled'));
+    assert.deepEqual(all.rows, [{ day: D2, cinemaId: B.id, cinemaName: 'Cinema B', cards: 1 }]);
+    assert.equal(ok(await hq.GET('/v1/reports/recycled', { params: { query: { day: D1 } } })).totals.cards, 0);
+    assert.equal(ok(await hq.GET('/v1/reports/recycled', { params: { query: { cardTypeId: T1.id } } })).totals.cards, 0);
+    const card = ok(await hq.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: c3 } } }));
+    assert.deepEqual([card.state, card.recycledReason, card.recycledCinemaId], ['recycled', 'exhausted', B.id]);
+  });
+
+  it('shows a cinema only its own figures, on its own routes and on HQ routes alike', async () => {
+    const c = central();
+    const local = await c.loginAs('local_statistician', { terminal: tillA });
+    const path = (cinemaId: string) => ({ params: { path: { cinemaId } } });
+    const mine = ok(await local.client.GET('/v1/cinemas/{cinemaId}/reports/redemptions/summary', path(A.id)));
+    assert.deepEqual(totalsOf(mine.totals), [3, 6, 18500]);
+    const detail = ok(await local.client.GET('/v1/cinemas/{cinemaId}/reports/redemptions', { params: { path: { cinemaId: A.id }, query: { cashier: 'alice' } } }));
+    assert.deepEqual(detail.items.map((r) => r.opId), [opIds[0], opIds[2]]);
+    assert.equal(ok(await local.client.GET('/v1/cinemas/{cinemaId}/reports/liability', path(A.id))).totals.remainingUses, 13);
+    assert.equal(ok(await local.client.GET('/v1/cinemas/{cinemaId}/reports/recycled', path(A.id))).totals.cards, 0);
+    const other = await local.client.GET('/v1/cinemas/{cinemaId}/reports/redemptions/summary', path(B.id));
+    assert.deepEqual([other.response.status, other.error?.code], [403, 'cinema_out_of_scope']);
+    const hqRoute = await local.client.GET('/v1/reports/redemptions/summary');
+    assert.deepEqual([hqRoute.response.status, hqRoute.error?.code], [403, 'permission_denied']);
+    // An HQ admin logged in on cinema A's till is bound to A.
+    const adminOnA = await c.loginAs('admin', { terminal: tillA });
+    assert.deepEqual(totalsOf(ok(await adminOnA.client.GET('/v1/reports/redemptions/summary')).totals), [3, 6, 18500]);
+    const asked = await adminOnA.client.GET('/v1/reports/settlement', { params: { query: { cinemaId: B.id } } });
+    assert.deepEqual([asked.response.status, asked.error?.code], [403, 'cinema_out_of_scope']);
+  });
+
+  it('refuses contradictory or malformed filters with a clear 400', async () => {
+    const cases: [Record<string, string>, string][] = [
+      [{ day: D1, from: D1 }, 'report_day_and_range'],
+      [{ from: D2, to: D1 }, 'report_range_reversed'],
+      [{ cardNoFrom: '12345', cardNoTo: '123456' }, 'report_card_range_lengths'],
+      [{ cardNo: c1, cardNoTo: c2 }, 'report_card_and_range'],
+      [{ groupBy: 'day,film' }, 'invalid_request'],
+      [{ day: '2025-02-30' }, 'invalid_request'],
+      [{ cashier: 'a\u0000b' }, 'invalid_request'],
+    ];
+    for (const [query, code] of cases) {
+      const { response, error } = await hq.GET('/v1/reports/redemptions/summary', { params: { query: query as SummaryQuery } });
+      assert.deepEqual([response.status, error?.code], [400, code], JSON.stringify(query));
+    }
+    const cursor = await hq.GET('/v1/reports/redemptions', { params: { query: { cursor: 'bm9wZQ' } } });
+    assert.deepEqual([cursor.response.status, cursor.error?.code], [400, 'report_cursor_invalid']);
+    const zh = await central().client(central().admin.token).GET('/v1/reports/settlement', { params: { query: { day: D1, to: D2 } }, headers: { 'accept-language': 'zh-CN' } });
+    assert.match((zh.error as { message: string }).message, /单日/);
+  });
+
+  it('keeps the rollup equal to a recomputation, and recuts the days when the time zone changes', async () => {
+    const { db } = central().platform;
+    const sort = (rows: { day: string; cinema_id: string; card_type_id: string; kind: string; consumption_type: string; cashier: string }[]) =>
+      [...rows].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
+    assert.deepEqual(sort(await readRollups(db)), sort(await aggregateLedger(db, await rollupTimeZone(db))));
+    await rebuildRollups(db, 'UTC');
+    try {
+      assert.deepEqual(totalsOf((await summary({ day: D1 })).totals), [3, 6, 18500], 'in UTC, r3 is on 1 March');
+    } finally {
+      await rebuildRollups(db, 'Asia/Shanghai');
+    }
+    assert.deepEqual(totalsOf((await summary({ day: D1 })).totals), [2, 3, 9500]);
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * The daily rollup (`report_daily`), kept up to date on ingest: every writer of `ledger_entries`
+ * calls {@link addToRollups} with the rows it inserted, in the same transaction, so a summary is
+ * never ahead of or behind the ops. {@link rebuildRollups} recomputes it from the op table (after
+ * a restore, a time-zone change, or to check it: the property test compares the two).
+ *
+ * What a rollup row counts, per chain-local day × cinema × card type × kind × consumption type ×
+ * cashier (absent keys are ''):
+ * - `ops`: ledger rows, whatever their status — an op waiting behind a gap was still written to the
+ *   card at the till, so it counts from the moment central records it; an op refused by the ledger
+ *   or parked by sync is not a ledger row and never counts. Nothing here depends on a row's
+ *   `status`, so promoting a waiting row changes no rollup.
+ * - `uses`: uses redeemed (redeem), loaded (top-up), or put on the card by a sale or re-issue
+ *   (activate, reissue: the op's remaining uses); renewals and recycling move none.
+ * - `amount_fen`: what the cardholder paid with the uses, where the till said (redeem).
+ * - `exhausted`: redemptions that left the current holder's card at 0 uses — the card became a
+ *   recycled (exhausted) card there and then. A previous holder's late op (`previous_issue`) or one
+ *   behind the applied seq (`seq_behind`) empties no card; those markings are set before the row is
+ *   inserted and never change.
+ * The card type is the type of the card's issue the op belongs to (a recycled card may change
+ * type before it is re-issued; its earlier ops stay with the earlier type).
+ */
+import type { Knex } from 'knex';
+import type { LedgerRow } from '../ledger/shadow-ledger.ts';
+import { dialectOf } from '../store/database.ts';
+import { DayCutter } from './chain-calendar.ts';
+
+export const rollupTable = 'report_daily';
+const keyColumns = ['day', 'cinema_id', 'card_type_id', 'kind', 'consumption_type', 'cashier'] as const;
+
+export interface RollupRow {
+  day: string;
+  cinema_id: string;
+  card_type_id: string;
+  kind: string;
+  consumption_type: string;
+  cashier: string;
+  ops: number;
+  uses: number;
+  amount_fen: number;
+  exhausted: number;
+}
+
+type OpFacts = Pick<LedgerRow, 'kind' | 'uses_delta' | 'remaining_after' | 'anomaly'>;
+
+/** The uses an op counts for in the rollup (see the module comment). */
+export function rollupUses(row: OpFacts): number {
+  switch (row.kind) {
+    case 'redeem':
+      return -row.uses_delta;
+    case 'topup':
+      return row.uses_delta;
+    case 'activate':
+    case 'reissue':
+      return row.remaining_after;
+    default:
+      return 0;
+  }
+}
+
+export function emptiesCard(row: OpFacts): boolean {
+  return row.kind === 'redeem' && row.remaining_after === 0 && row.anomaly !== 'previous_issue' && row.anomaly !== 'seq_behind';
+}
+
+/** The same two measures in SQL, over `ledger_entries` aliased `le`. */
+const usesSql = `CASE le.kind WHEN 'redeem' THEN -le.uses_delta WHEN 'topup' THEN le.uses_delta WHEN 'activate' THEN le.remaining_after WHEN 'reissue' THEN le.remaining_after ELSE 0 END`;
+const emptiesSql = `CASE WHEN le.kind = 'redeem' AND le.remaining_after = 0 AND (le.anomaly IS NULL OR le.anomaly NOT IN ('previous_issue', 'seq_behind')) THEN 1 ELSE 0 END`;
+
+/** The chain time zone the rollup's days are cut in. */
+export async function rollupTimeZone(db: Knex): Promise<string> {
+  const row = await db('report_settings').where({ id: 1 }).first<{ time_zone: string } | undefined>('time_zone');
+  return row?.time_zone ?? 'Asia/Shanghai';
+}
+
+function keyOf(r: Pick<RollupRow, (typeof keyColumns)[number]>): string {
+  return keyColumns.map((k) => r[k]).join('\u0001');
+}
+
+/** Adds `row` into `into` by key. */
+function accumulate(into: Map<string, RollupRow>, row: RollupRow): void {
+  const key = keyOf(row);
+  const there = into.get(key);
+  if (!there) {
+    into.set(key, { ...row });
+    return;
+  }
+  there.ops += row.ops;
+  there.uses += row.uses;
+  there.amount_fen += row.amount_fen;
+  there.exhausted += row.exhausted;
+}
+
+/** The type of each (card, issue epoch) of these cards: the issue's, else the card's current one. */
+async function cardTypesOf(trx: Knex, cardNos: readonly string[]): Promise<(cardNo: string, epoch: number) => string> {
+  const byIssue = new Map<string, string>();
+  const current = new Map<string, string>();
+  for (let i = 0; i < cardNos.length; i += 500) {
+    const rows: { card_no: string; current_type: string; epoch: number | null; card_type_id: string | null }[] = await trx('cards as c')
+      .leftJoin('card_issues as ci', 'ci.card_no', 'c.card_no')
+      .whereIn('c.card_no', cardNos.slice(i, i + 500))
+      .select('c.card_no', 'c.card_type_id as current_type', 'ci.epoch', 'ci.card_type_id');
+    for (const r of rows) {
+      current.set(r.card_no, r.current_type);
+      if (r.epoch !== null && r.card_type_id !== null) byIssue.set(`${r.card_no}#${r.epoch}`, r.card_type_id);
+    }
+  }
+  return (cardNo, epoch) => byIssue.get(`${cardNo}#${epoch}`) ?? current.get(cardNo) ?? '';
+}
+
+/**
+ * Adds freshly inserted ledger rows to the rollup, in the caller's transaction: one read of the
+ * rows' card types and one upsert of the (few) day × key groups they fall in. Groups are written in
+ * key order, so two transactions adding to the same groups lock them in the same order.
+ */
+export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const cutter = new DayCutter(await rollupTimeZone(trx));
+  const typeOf = await cardTypesOf(trx, [...new Set(rows.map((r) => r.card_no))]);
+  const groups = new Map<string, RollupRow>();
+  for (const r of rows) {
+    accumulate(groups, {
+      day: cutter.dayOf(r.occurred_at),
+      cinema_id: r.cinema_id ?? '',
+      card_type_id: typeOf(r.card_no, r.issue_epoch),
+      kind: r.kind,
+      consumption_type: r.consumption_type ?? '',
+      cashier: r.cashier ?? '',
+      ops: 1,
+      uses: rollupUses(r),
+      amount_fen: r.amount_fen ?? 0,
+      exhausted: emptiesCard(r) ? 1 : 0,
+    });
+  }
+  await upsert(trx, [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
+}
+
+async function upsert(trx: Knex.Transaction, groups: readonly RollupRow[]): Promise<void> {
+  const add = (column: string) => trx.raw('?? + excluded.??', [`${rollupTable}.${column}`, column]);
+  // 10 values a row: well under SQLite's bound-variable limit per statement.
+  for (let i = 0; i < groups.length; i += 1000) {
+    await trx(rollupTable)
+      .insert(groups.slice(i, i + 1000))
+      .onConflict([...keyColumns])
+      .merge({ ops: add('ops'), uses: add('uses'), amount_fen: add('amount_fen'), exhausted: add('exhausted') });
+  }
+}
+
+/** A filter on the op table for {@link aggregateLedger} (card-number filters the rollup cannot answer). */
+export type LedgerFilter = (q: Knex.QueryBuilder) => void;
+
+/**
+ * Rollup rows computed from `ledger_entries` itself: grouped in SQL by UTC quarter hour and the
+ * other keys, then folded into local days here (see `chain-calendar.ts`).
+ */
+export async function aggregateLedger(db: Knex, timeZone: string, filter?: LedgerFilter): Promise<RollupRow[]> {
+  const q = db('ledger_entries as le')
+    .join('cards as c', 'c.card_no', 'le.card_no')
+    .leftJoin('card_issues as ci', function () {
+      this.on('ci.card_no', '=', 'le.card_no').andOn('ci.epoch', '=', 'le.issue_epoch');
+    })
+    .select(
+      db.raw('substr(le.occurred_at, 1, length(le.occurred_at) - 10) as hour_prefix'),
+      db.raw('CAST(substr(le.occurred_at, length(le.occurred_at) - 9, 2) AS integer) / 15 as quarter'),
+      db.raw(`COALESCE(${dialectOf(db) === 'postgres' ? 'CAST(le.cinema_id AS text)' : 'le.cinema_id'}, '') as cinema_id`),
+      db.raw(`COALESCE(ci.card_type_id, c.card_type_id) as card_type_id`),
+      'le.kind',
+      db.raw(`COALESCE(le.consumption_type, '') as consumption_type`),
+      db.raw(`COALESCE(le.cashier, '') as cashier`),
+      db.raw('COUNT(*) as ops'),
+      db.raw(`SUM(${usesSql}) as uses`),
+      db.raw('SUM(COALESCE(le.amount_fen, 0)) as amount_fen'),
+      db.raw(`SUM(${emptiesSql}) as exhausted`),
+    )
+    .groupByRaw('1, 2, 3, 4, 5, 6, 7');
+  filter?.(q);
+  const cutter = new DayCutter(timeZone);
+  const days = new Map<string, RollupRow>();
+  for (const r of (await q) as Record<string, string | number>[]) {
+    accumulate(days, {
+      day: cutter.dayOfQuarter(String(r['hour_prefix']), Number(r['quarter'])),
+      cinema_id: String(r['cinema_id']),
+      card_type_id: String(r['card_type_id']),
+      kind: String(r['kind']),
+      consumption_type: String(r['consumption_type']),
+      cashier: String(r['cashier']),
+      ops: Number(r['ops']),
+      uses: Number(r['uses']),
+      amount_fen: Number(r['amount_fen']),
+      exhausted: Number(r['exhausted']),
+    });
+  }
+  return [...days.values()];
+}
+
+/**
+ * Recomputes the whole rollup from the op table, in one transaction (in `timeZone`, which then
+ * becomes the rollup's zone; by default the one it has).
+ */
+export async function rebuildRollups(db: Knex, timeZone?: string): Promise<void> {
+  await db.transaction(async (trx) => {
+    const zone = timeZone ?? (await rollupTimeZone(trx));
+    const rows = await aggregateLedger(trx, zone);
+    await trx(rollupTable).delete();
+    for (let i = 0; i < rows.length; i += 1000) await trx(rollupTable).insert(rows.slice(i, i + 1000));
+    await trx('report_settings').where({ id: 1 }).update({ time_zone: zone });
+  });
+}
+
+/** Every rollup row, in key order (tests compare this with a recomputation). */
+export async function readRollups(db: Knex): Promise<RollupRow[]> {
+  const rows: RollupRow[] = await db(rollupTable).select('*').orderBy([...keyColumns]);
+  return rows.map((r) => ({ ...r, ops: Number(r.ops), uses: Number(r.uses), amount_fen: Number(r.amount_fen), exhausted: Number(r.exhausted) }));
+}

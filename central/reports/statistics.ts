@@ -1,0 +1,470 @@
+/**
+ * HQ's and the cinemas' statistics (issue 7): redemption detail and summaries, settlement,
+ * outstanding liability, cards used up, a card's history. Summaries, settlement and the used-up
+ * cards read the daily rollup (`rollups.ts`); only the detail, and summaries filtered by card
+ * number (which the rollup has no key for), read the op table.
+ *
+ * Each report comes as JSON (the API) and as a {@link ReportTable} (exports, `report-tables.ts`).
+ * Who may see what is decided by the caller (`routes.ts`): here a filter's `cinemaId` is already
+ * the one the principal may see.
+ */
+import type { Knex } from 'knex';
+import type { components } from '../client/schema.ts';
+import { CentralError } from '../errors.ts';
+import { findCard } from '../cards/card-record.ts';
+import type { LedgerRow } from '../ledger/shadow-ledger.ts';
+import { dayRangeInstants } from './chain-calendar.ts';
+import { reportMessages } from './messages.ts';
+import { aggregateLedger, rollupTable, rollupTimeZone, type RollupRow } from './rollups.ts';
+
+type S = components['schemas'];
+export type RedemptionPage = S['RedemptionPage'];
+export type Redemption = S['Redemption'];
+export type RedemptionSummary = S['RedemptionSummary'];
+export type RedemptionGroup = S['RedemptionGroup'];
+export type Settlement = S['Settlement'];
+export type Liability = S['Liability'];
+export type RecycledCards = S['RecycledCards'];
+export type GroupKey = RedemptionSummary['groupBy'][number];
+export const groupKeys: readonly GroupKey[] = ['day', 'cinema', 'cardType', 'consumptionType', 'cashier'];
+
+/** What a report may be narrowed to; every field optional. */
+export interface ReportFilter {
+  readonly cinemaId?: string | undefined;
+  /** One chain-local day; not with `from`/`to`. */
+  readonly day?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  /** Instants (detail only): `since` inclusive, `until` exclusive. */
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly cardNo?: string | undefined;
+  readonly cardNoFrom?: string | undefined;
+  readonly cardNoTo?: string | undefined;
+  readonly cashier?: string | undefined;
+  readonly consumptionType?: S['ConsumptionType'] | undefined;
+  readonly cardTypeId?: string | undefined;
+}
+
+/** A filter checked and resolved: days as a range, card numbers as a range of one length. */
+interface Resolved {
+  readonly filter: ReportFilter;
+  readonly days: { readonly from: string | undefined; readonly to: string | undefined };
+  readonly cards: { readonly length: number; readonly from: string | undefined; readonly to: string | undefined } | undefined;
+}
+
+const groupColumn: Record<GroupKey, keyof RollupRow> = {
+  day: 'day',
+  cinema: 'cinema_id',
+  cardType: 'card_type_id',
+  consumptionType: 'consumption_type',
+  cashier: 'cashier',
+};
+
+/** Checks a filter's combinations (the values were validated by the route). */
+export function resolveFilter(filter: ReportFilter): Resolved {
+  if (filter.day !== undefined && (filter.from !== undefined || filter.to !== undefined)) throw new CentralError(reportMessages.report_day_and_range);
+  const from = filter.day ?? filter.from;
+  const to = filter.day ?? filter.to;
+  if (from !== undefined && to !== undefined && from > to) throw new CentralError(reportMessages.report_range_reversed, { from, to });
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
+    throw new CentralError(reportMessages.report_range_reversed, { from: filter.since, to: filter.until });
+  }
+  let cards: Resolved['cards'];
+  if (filter.cardNo !== undefined) {
+    if (filter.cardNoFrom !== undefined || filter.cardNoTo !== undefined) throw new CentralError(reportMessages.report_card_and_range);
+    cards = { length: filter.cardNo.length, from: filter.cardNo, to: filter.cardNo };
+  } else if (filter.cardNoFrom !== undefined || filter.cardNoTo !== undefined) {
+    const a = filter.cardNoFrom;
+    const b = filter.cardNoTo;
+    if (a !== undefined && b !== undefined) {
+      if (a.length !== b.length) throw new CentralError(reportMessages.report_card_range_lengths, { from: a, to: b });
+      if (a > b) throw new CentralError(reportMessages.report_range_reversed, { from: a, to: b });
+    }
+    cards = { length: (a ?? b)!.length, from: a, to: b };
+  }
+  return { filter, days: { from, to }, cards };
+}
+
+/** Whether the daily rollup can answer: no card-number filter and no instants. */
+function rollupAnswers(r: Resolved): boolean {
+  return r.cards === undefined && r.filter.since === undefined && r.filter.until === undefined;
+}
+
+interface Names {
+  cinema(id: string | null): string | null;
+  cardType(id: string | null): string | null;
+  price(id: string | null): number;
+}
+
+const nullIfEmpty = (v: string): string | null => (v === '' ? null : v);
+
+export class Statistics {
+  constructor(private readonly db: Knex) {}
+
+  /** Cinema and card-type names and prices (small tables, read whole). */
+  async names(): Promise<Names> {
+    const cinemas = new Map((await this.db('cinemas').select('id', 'name')).map((c: { id: string; name: string }) => [c.id, c.name]));
+    const types = new Map(
+      (await this.db('card_types').select('id', 'name', 'settlement_price_fen')).map((t: { id: string; name: string; settlement_price_fen: number }) => [t.id, t]),
+    );
+    return {
+      cinema: (id) => (id === null ? null : (cinemas.get(id) ?? null)),
+      cardType: (id) => (id === null ? null : (types.get(id)?.name ?? null)),
+      price: (id) => (id === null ? 0 : Number(types.get(id)?.settlement_price_fen ?? 0)),
+    };
+  }
+
+  // ── redemption detail ──────────────────────────────────────────────────────────────────────────
+
+  /** One page of redemptions, oldest first, and the totals of all that match. */
+  async redemptions(filter: ReportFilter, page: { readonly cursor?: string | undefined; readonly limit: number }): Promise<RedemptionPage> {
+    const resolved = resolveFilter(filter);
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    const [rows, totals, names] = [await this.detailPage(resolved, after, page.limit + 1), await this.totals(resolved), await this.names()];
+    const items = rows.slice(0, page.limit).map((r) => redemptionView(r, names));
+    const last = rows.length > page.limit ? rows[page.limit - 1] : undefined;
+    return { items, nextCursor: last ? encodeCursor(last.occurred_at, last.op_id) : null, totals };
+  }
+
+  /** Every matching redemption, oldest first, read a page at a time (exports of millions of rows). */
+  async *allRedemptions(filter: ReportFilter, pageSize = 5000): AsyncGenerator<Redemption> {
+    const resolved = resolveFilter(filter);
+    const names = await this.names();
+    let after: { at: string; id: string } | undefined;
+    for (;;) {
+      const rows = await this.detailPage(resolved, after, pageSize);
+      for (const r of rows) yield redemptionView(r, names);
+      if (rows.length < pageSize) return;
+      const last = rows.at(-1)!;
+      after = { at: last.occurred_at, id: last.op_id };
+    }
+  }
+
+  private ledgerQuery(r: Resolved, timeZone: string): Knex.QueryBuilder {
+    const q = this.db('ledger_entries as le')
+      .join('cards as c', 'c.card_no', 'le.card_no')
+      .leftJoin('card_issues as ci', function () {
+        this.on('ci.card_no', '=', 'le.card_no').andOn('ci.epoch', '=', 'le.issue_epoch');
+      })
+      .where('le.kind', 'redeem');
+    applyLedgerFilter(q, r, timeZone);
+    return q;
+  }
+
+  private async detailPage(r: Resolved, after: { at: string; id: string } | undefined, limit: number): Promise<(LedgerRow & { card_type: string | null })[]> {
+    const q = this.ledgerQuery(r, await rollupTimeZone(this.db))
+      .select('le.*', this.db.raw('COALESCE(ci.card_type_id, c.card_type_id) as card_type'))
+      .orderBy([{ column: 'le.occurred_at' }, { column: 'le.op_id' }])
+      .limit(limit);
+    if (after) q.where((w) => w.where('le.occurred_at', '>', after.at).orWhere((x) => x.where('le.occurred_at', after.at).andWhere('le.op_id', '>', after.id)));
+    return q;
+  }
+
+  private async totals(r: Resolved): Promise<S['ReportTotals']> {
+    if (rollupAnswers(r)) {
+      const [row] = await this.rollupRedemptions(r, []);
+      return { ops: row?.ops ?? 0, uses: row?.uses ?? 0, amountFen: row?.amount_fen ?? 0 };
+    }
+    const row = (await this.ledgerQuery(r, await rollupTimeZone(this.db))
+      .first(this.db.raw('COUNT(*) as ops'), this.db.raw('SUM(-le.uses_delta) as uses'), this.db.raw('SUM(COALESCE(le.amount_fen, 0)) as amount_fen'))) as
+      | Record<string, unknown>
+      | undefined;
+    return { ops: Number(row?.['ops'] ?? 0), uses: Number(row?.['uses'] ?? 0), amountFen: Number(row?.['amount_fen'] ?? 0) };
+  }
+
+  // ── summaries ──────────────────────────────────────────────────────────────────────────────────
+
+  async summary(filter: ReportFilter, groupBy: readonly GroupKey[]): Promise<RedemptionSummary> {
+    const resolved = resolveFilter(filter);
+    const keys = [...new Set(groupBy)];
+    const rows = rollupAnswers(resolved) ? await this.rollupRedemptions(resolved, keys) : await this.ledgerRedemptions(resolved, keys);
+    const names = await this.names();
+    const out: RedemptionGroup[] = rows.map((g) => {
+      const view: { -readonly [K in keyof RedemptionGroup]: RedemptionGroup[K] } = { ops: g.ops, uses: g.uses, amountFen: g.amount_fen };
+      for (const k of keys) {
+        if (k === 'day') view.day = g.day;
+        if (k === 'cinema') {
+          view.cinemaId = nullIfEmpty(g.cinema_id);
+          view.cinemaName = names.cinema(view.cinemaId);
+        }
+        if (k === 'cardType') {
+          view.cardTypeId = nullIfEmpty(g.card_type_id);
+          view.cardTypeName = names.cardType(view.cardTypeId);
+        }
+        if (k === 'consumptionType') view.consumptionType = nullIfEmpty(g.consumption_type) as S['ConsumptionType'] | null;
+        if (k === 'cashier') view.cashier = nullIfEmpty(g.cashier);
+      }
+      return view;
+    });
+    return { groupBy: keys, rows: out, totals: sumTotals(out) };
+  }
+
+  /** Redemption groups from the rollup, summed in SQL, in key order. */
+  private async rollupRedemptions(r: Resolved, keys: readonly GroupKey[]): Promise<RollupRow[]> {
+    const cols = keys.map((k) => groupColumn[k]);
+    const q = this.db(rollupTable).where('kind', 'redeem');
+    applyRollupFilter(q, r);
+    q.select(...cols, this.db.raw('SUM(ops) as ops'), this.db.raw('SUM(uses) as uses'), this.db.raw('SUM(amount_fen) as amount_fen'));
+    if (cols.length > 0) q.groupBy(cols);
+    const rows = ((await q) as Record<string, unknown>[]).filter((row) => row['ops'] !== null);
+    return fold(rows.map(rollupOf), cols);
+  }
+
+  /** The same groups computed from the op table (card-number filters). */
+  private async ledgerRedemptions(r: Resolved, keys: readonly GroupKey[]): Promise<RollupRow[]> {
+    const timeZone = await rollupTimeZone(this.db);
+    const rows = await aggregateLedger(this.db, timeZone, (q) => {
+      q.where('le.kind', 'redeem');
+      applyLedgerFilter(q, r, timeZone);
+    });
+    return fold(rows, keys.map((k) => groupColumn[k]));
+  }
+
+  // ── settlement, liability, cards used up ───────────────────────────────────────────────────────
+
+  async settlement(filter: Omit<ReportFilter, 'cardNo' | 'cardNoFrom' | 'cardNoTo' | 'since' | 'until' | 'cashier' | 'consumptionType'>): Promise<Settlement> {
+    const resolved = resolveFilter(filter);
+    const q = this.db(rollupTable).whereIn('kind', ['redeem', 'activate', 'reissue']);
+    applyRollupFilter(q, resolved);
+    const grouped = (await q
+      .select('cinema_id', 'card_type_id', 'kind', this.db.raw('SUM(ops) as ops'), this.db.raw('SUM(uses) as uses'))
+      .groupBy('cinema_id', 'card_type_id', 'kind')) as { cinema_id: string; card_type_id: string; kind: string; ops: unknown; uses: unknown }[];
+    const names = await this.names();
+    const lines = new Map<string, S['SettlementLine']>();
+    for (const g of grouped) {
+      const key = `${g.cinema_id}|${g.card_type_id}`;
+      const cinemaId = nullIfEmpty(g.cinema_id);
+      const cardTypeId = nullIfEmpty(g.card_type_id);
+      const price = names.price(cardTypeId);
+      const line = lines.get(key) ?? {
+        cinemaId,
+        cinemaName: names.cinema(cinemaId),
+        cardTypeId,
+        cardTypeName: names.cardType(cardTypeId),
+        settlementPricePerUseFen: price,
+        cardsSold: 0,
+        usesSold: 0,
+        salesValueFen: 0,
+        redemptions: 0,
+        usesRedeemed: 0,
+        settlementFen: 0,
+        netFen: 0,
+      };
+      if (g.kind === 'redeem') {
+        line.redemptions += Number(g.ops);
+        line.usesRedeemed += Number(g.uses);
+      } else {
+        line.cardsSold += Number(g.ops);
+        line.usesSold += Number(g.uses);
+      }
+      line.salesValueFen = line.usesSold * price;
+      line.settlementFen = line.usesRedeemed * price;
+      line.netFen = line.settlementFen - line.salesValueFen;
+      lines.set(key, line);
+    }
+    const rows = [...lines.values()].sort(byNames);
+    const totals: S['SettlementTotals'] = { cardsSold: 0, usesSold: 0, salesValueFen: 0, redemptions: 0, usesRedeemed: 0, settlementFen: 0, netFen: 0 };
+    for (const l of rows) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += l[k];
+    return { from: resolved.days.from ?? null, to: resolved.days.to ?? null, rows, totals };
+  }
+
+  /** Uses on sold cards not yet redeemed, now (shadow balances). */
+  async liability(filter: Pick<ReportFilter, 'cinemaId' | 'cardTypeId'>, now: Date): Promise<Liability> {
+    const q = this.db('cards').where('state', 'active').andWhere('remaining_uses', '>', 0);
+    if (filter.cinemaId !== undefined) q.where('cinema_id', filter.cinemaId);
+    if (filter.cardTypeId !== undefined) q.where('card_type_id', filter.cardTypeId);
+    const grouped = (await q
+      .select('cinema_id', 'card_type_id', this.db.raw('COUNT(*) as cards'), this.db.raw('SUM(remaining_uses) as uses'))
+      .groupBy('cinema_id', 'card_type_id')) as { cinema_id: string | null; card_type_id: string; cards: unknown; uses: unknown }[];
+    const names = await this.names();
+    const rows: S['LiabilityLine'][] = grouped
+      .map((g) => {
+        const price = names.price(g.card_type_id);
+        return {
+          cinemaId: g.cinema_id,
+          cinemaName: names.cinema(g.cinema_id),
+          cardTypeId: g.card_type_id,
+          cardTypeName: names.cardType(g.card_type_id),
+          settlementPricePerUseFen: price,
+          cards: Number(g.cards),
+          remainingUses: Number(g.uses),
+          valueFen: Number(g.uses) * price,
+        };
+      })
+      .sort(byNames);
+    const totals = { cards: 0, remainingUses: 0, valueFen: 0 };
+    for (const l of rows) {
+      totals.cards += l.cards;
+      totals.remainingUses += l.remainingUses;
+      totals.valueFen += l.valueFen;
+    }
+    return { asOf: now.toISOString(), rows, totals };
+  }
+
+  /** Cards used up per day and cinema (the redemptions that left a card at 0). */
+  async recycled(filter: Pick<ReportFilter, 'cinemaId' | 'cardTypeId' | 'day' | 'from' | 'to'>): Promise<RecycledCards> {
+    const resolved = resolveFilter(filter);
+    const q = this.db(rollupTable).where('kind', 'redeem').andWhere('exhausted', '>', 0);
+    applyRollupFilter(q, resolved);
+    const grouped = (await q.select('day', 'cinema_id', this.db.raw('SUM(exhausted) as cards')).groupBy('day', 'cinema_id')) as {
+      day: string;
+      cinema_id: string;
+      cards: unknown;
+    }[];
+    const names = await this.names();
+    const rows: S['RecycledDay'][] = grouped
+      .map((g) => ({ day: g.day, cinemaId: nullIfEmpty(g.cinema_id), cinemaName: names.cinema(nullIfEmpty(g.cinema_id)), cards: Number(g.cards) }))
+      .sort((a, b) => compare(a.day, b.day) || byNames(a, b));
+    return { rows, totals: { cards: rows.reduce((n, r) => n + r.cards, 0) } };
+  }
+
+  /** A card's ops since its latest issue, oldest first, with cinema names. */
+  async cardHistory(cardNo: string): Promise<{ readonly cardNo: string; readonly items: S['LedgerEntry'][]; readonly cinemaName: (id: string | null) => string | null }> {
+    const card = await findCard(this.db, cardNo);
+    const rows: LedgerRow[] = await this.db('ledger_entries').where({ card_no: cardNo }).andWhere('seq', '>=', card.issue_from_seq).orderBy('seq');
+    const names = await this.names();
+    return {
+      cardNo,
+      cinemaName: (id) => names.cinema(id),
+      items: rows.map((r) => ({
+        opId: r.op_id,
+        cardNo: r.card_no,
+        seq: r.seq,
+        kind: r.kind,
+        usesDelta: r.uses_delta,
+        remainingAfter: r.remaining_after,
+        consumptionType: r.consumption_type,
+        amountFen: r.amount_fen,
+        cinemaId: r.cinema_id,
+        terminalId: r.terminal_id,
+        userId: r.user_id,
+        cashier: r.cashier,
+        occurredAt: r.occurred_at,
+        recordedAt: r.recorded_at,
+        status: r.status,
+        anomaly: r.anomaly,
+        issueEpoch: r.issue_epoch,
+      })),
+    };
+  }
+}
+
+// ── helpers ──────────────────────────────────────────────────────────────────────────────────────
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byNames(a: { cinemaName: string | null; cardTypeName?: string | null }, b: { cinemaName: string | null; cardTypeName?: string | null }): number {
+  return compare(a.cinemaName ?? '', b.cinemaName ?? '') || compare(a.cardTypeName ?? '', b.cardTypeName ?? '');
+}
+
+function rollupOf(row: Record<string, unknown>): RollupRow {
+  const text = (k: string) => (row[k] === undefined || row[k] === null ? '' : String(row[k]));
+  return {
+    day: text('day'),
+    cinema_id: text('cinema_id'),
+    card_type_id: text('card_type_id'),
+    kind: text('kind'),
+    consumption_type: text('consumption_type'),
+    cashier: text('cashier'),
+    ops: Number(row['ops'] ?? 0),
+    uses: Number(row['uses'] ?? 0),
+    amount_fen: Number(row['amount_fen'] ?? 0),
+    exhausted: Number(row['exhausted'] ?? 0),
+  };
+}
+
+/** Sums rows by the given columns (others dropped), sorted by them. */
+function fold(rows: readonly RollupRow[], cols: readonly (keyof RollupRow)[]): RollupRow[] {
+  const groups = new Map<string, RollupRow>();
+  for (const r of rows) {
+    const key = cols.map((c) => r[c]).join('\u0001');
+    const g = groups.get(key);
+    if (g) {
+      g.ops += r.ops;
+      g.uses += r.uses;
+      g.amount_fen += r.amount_fen;
+      g.exhausted += r.exhausted;
+    } else {
+      const blank = rollupOf({});
+      for (const c of cols) (blank as unknown as Record<string, unknown>)[c] = r[c];
+      groups.set(key, { ...blank, ops: r.ops, uses: r.uses, amount_fen: r.amount_fen, exhausted: r.exhausted });
+    }
+  }
+  return [...groups.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
+}
+
+function sumTotals(rows: readonly { ops: number; uses: number; amountFen: number }[]): S['ReportTotals'] {
+  return rows.reduce((t, r) => ({ ops: t.ops + r.ops, uses: t.uses + r.uses, amountFen: t.amountFen + r.amountFen }), { ops: 0, uses: 0, amountFen: 0 });
+}
+
+function applyRollupFilter(q: Knex.QueryBuilder, r: Resolved): void {
+  const f = r.filter;
+  if (r.days.from !== undefined) q.where('day', '>=', r.days.from);
+  if (r.days.to !== undefined) q.where('day', '<=', r.days.to);
+  if (f.cinemaId !== undefined) q.where('cinema_id', f.cinemaId);
+  if (f.cardTypeId !== undefined) q.where('card_type_id', f.cardTypeId);
+  if (f.consumptionType !== undefined) q.where('consumption_type', f.consumptionType);
+  if (f.cashier !== undefined) q.where('cashier', f.cashier);
+}
+
+/** The filter over `ledger_entries le` joined to `cards c` and `card_issues ci`. */
+function applyLedgerFilter(q: Knex.QueryBuilder, r: Resolved, timeZone: string): void {
+  const f = r.filter;
+  let since = f.since;
+  let until = f.until;
+  if (r.days.from !== undefined) {
+    const start = dayRangeInstants(r.days.from, r.days.from, timeZone).since;
+    if (since === undefined || start > since) since = start;
+  }
+  if (r.days.to !== undefined) {
+    const end = dayRangeInstants(r.days.to, r.days.to, timeZone).until;
+    if (until === undefined || end < until) until = end;
+  }
+  if (since !== undefined) q.where('le.occurred_at', '>=', since);
+  if (until !== undefined) q.where('le.occurred_at', '<', until);
+  if (f.cinemaId !== undefined) q.where('le.cinema_id', f.cinemaId);
+  if (f.cardTypeId !== undefined) q.whereRaw('COALESCE(ci.card_type_id, c.card_type_id) = ?', [f.cardTypeId]);
+  if (f.consumptionType !== undefined) q.where('le.consumption_type', f.consumptionType);
+  if (f.cashier !== undefined) q.where('le.cashier', f.cashier);
+  if (r.cards) {
+    // Card numbers of one length compare as text exactly as they do as numbers.
+    q.whereRaw('length(le.card_no) = ?', [r.cards.length]);
+    if (r.cards.from !== undefined) q.where('le.card_no', '>=', r.cards.from);
+    if (r.cards.to !== undefined) q.where('le.card_no', '<=', r.cards.to);
+  }
+}
+
+function redemptionView(r: LedgerRow & { card_type: string | null }, names: Names): Redemption {
+  return {
+    opId: r.op_id,
+    occurredAt: r.occurred_at,
+    cardNo: r.card_no,
+    seq: r.seq,
+    cinemaId: r.cinema_id,
+    cinemaName: names.cinema(r.cinema_id),
+    terminalId: r.terminal_id,
+    cardTypeId: r.card_type,
+    cardTypeName: names.cardType(r.card_type),
+    consumptionType: r.consumption_type,
+    uses: -r.uses_delta,
+    remainingAfter: r.remaining_after,
+    amountFen: r.amount_fen,
+    cashier: r.cashier,
+    status: r.status,
+  };
+}
+
+const cursorShape = /^(.{20,32})\|([0-9a-f-]{36})$/;
+
+function encodeCursor(at: string, opId: string): string {
+  return Buffer.from(`${at}|${opId}`, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: string; id: string } {
+  const m = cursorShape.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m || !Number.isFinite(Date.parse(m[1]!))) throw new CentralError(reportMessages.report_cursor_invalid, { cursor });
+  return { at: m[1]!, id: m[2]! };
+}
