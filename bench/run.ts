@@ -14,7 +14,7 @@ const suites: Record<string, (() => Promise<Suite>) | { pending: string }> = {
   ingest: async () => (await import('./ingest.ts')).ingestBench,
   push: async () => (await import('./push.ts')).pushBench,
   report: { pending: 'issue 7 (statistics)' },
-  export: { pending: 'issue 7 (statistics)' },
+  export: async () => (await import('./export.ts')).exportBench,
 };
 
 async function main(): Promise<void> {

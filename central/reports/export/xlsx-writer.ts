@@ -43,7 +43,18 @@ const checkEvery = 256;
 /** The parts of exceljs' sheet stream (a `StreamBuf`) that tell how much output is waiting. */
 interface SheetStream {
   readonly buffers?: readonly { readonly length: number }[];
-  readonly pipes?: readonly Writable[];
+  /** What the zip reads the sheet through: a readable-stream 2 PassThrough (archiver's). */
+  readonly pipes?: readonly PipedStream[];
+}
+
+/** readable-stream 2 predates `writableLength` and `writableNeedDrain`; its state has both. */
+interface PipedStream extends NodeJS.EventEmitter {
+  readonly _writableState?: { readonly length?: number; readonly needDrain?: boolean };
+  readonly _readableState?: { readonly length?: number };
+}
+
+function queuedIn(stream: PipedStream): number {
+  return (stream._writableState?.length ?? 0) + (stream._readableState?.length ?? 0);
 }
 
 /** Excel's sheet names: at most 31 characters, none of `[]:*?/\`. */
@@ -80,6 +91,10 @@ export async function writeXlsx(table: ReportTable, out: Writable, options: Expo
   };
   out.on('error', onOutputError);
   out.on('close', onOutputClose);
+  const outputClosed = once(out, 'close').then(
+    () => undefined,
+    () => undefined,
+  );
 
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const zip = (workbook as unknown as { zip: { abort(): void; on(e: 'error', l: (e: Error) => void): void } }).zip;
@@ -101,7 +116,7 @@ export async function writeXlsx(table: ReportTable, out: Writable, options: Expo
     const pending = () => {
       let bytes = out.writableLength;
       for (const b of stream.buffers ?? []) bytes += b.length;
-      for (const p of stream.pipes ?? []) bytes += p.writableLength;
+      for (const p of stream.pipes ?? []) bytes += queuedIn(p);
       return bytes;
     };
     let sinceCheck = 0;
@@ -111,8 +126,8 @@ export async function writeXlsx(table: ReportTable, out: Writable, options: Expo
       await new Promise((resolve) => setImmediate(resolve));
       while (pending() > pendingLimit) {
         if (outputError) throw outputError;
-        const blocked = (stream.pipes ?? []).find((p) => p.writableNeedDrain) ?? (out.writableNeedDrain ? out : undefined);
-        if (blocked) await Promise.race([once(blocked, 'drain'), once(out, 'close')]);
+        const blocked = (stream.pipes ?? []).find((p) => p._writableState?.needDrain) ?? (out.writableNeedDrain ? out : undefined);
+        if (blocked) await Promise.race([once(blocked, 'drain'), outputClosed]);
         else await new Promise((resolve) => setTimeout(resolve, 1));
       }
       if (outputError) throw outputError;
