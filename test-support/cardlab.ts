@@ -140,6 +140,13 @@ export interface CardLab {
   killPcscd(signal?: NodeJS.Signals): Promise<void>;
   /** Starts pcscd again; resolves once its socket answers. */
   startPcscd(): Promise<void>;
+  /**
+   * Freezes pcscd (SIGSTOP): its sockets stay open and nothing is answered, as when it is stuck in a
+   * reader driver. {@link resumePcscd} lets it go on; killing or stopping the lab does too.
+   */
+  pausePcscd(): void;
+  /** Lets a paused pcscd go on (SIGCONT). */
+  resumePcscd(): void;
   /** Kills everything the lab started and deletes its namespace. */
   stop(): Promise<void>;
 }
@@ -326,6 +333,7 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill(signal);
+    child.kill('SIGCONT'); // a paused pcscd handles its signal only once it runs
     const t = setTimeout(() => child.kill('SIGKILL'), 3000);
     await exited;
     clearTimeout(t);
@@ -377,6 +385,8 @@ export async function startCardLab(options: CardLabOptions = {}): Promise<CardLa
       },
       killPcscd,
       startPcscd,
+      pausePcscd: () => void pcscd?.kill('SIGSTOP'),
+      resumePcscd: () => void pcscd?.kill('SIGCONT'),
       async stop() {
         if (stopped) return;
         stopped = true;

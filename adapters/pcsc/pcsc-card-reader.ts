@@ -10,9 +10,12 @@
  *   once the stuck call has come back.
  * - The ATR in change events is wrong: it is read from `card.state()` after connecting.
  * - A removal can arrive as EMPTY|EXCLUSIVE: `!PRESENT` is handled before anything else.
- * - pcsc-mini's Client cannot recover from pcscd dying: on a monitor error the Client is stopped,
- *   every Reader and Card dropped, and a new Client started with backoff until pcscd is back.
- *   A Client whose release failed is kept referenced (its finalizer would throw).
+ * - Stopping a monitoring pcsc-mini Client can block its thread until the next reader event, or
+ *   for as long as pcscd does not answer (see reader-monitor.ts): reader events come from a Client
+ *   in a child process ({@link ReaderMonitor}), which is killed, never stopped, when this reader
+ *   is disposed. Cards are connected here, through a Client that is never started.
+ * - pcsc-mini's Client cannot recover from pcscd dying: on a monitor error every Reader and Card is
+ *   dropped, and a new monitoring Client started with backoff until pcscd is back.
  * - A card taken away and put back between two of pcscd's presence polls (vpcd: ~400 ms) never
  *   reads as absent: after a session ends in `card_removed` while pcscd still says PRESENT, the
  *   reader probes (connect + reset) and reports whatever card answers as a new tap.
@@ -25,16 +28,8 @@
 import { CardReaderEvents } from '../card-reader-events.ts';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  CardDisposition,
-  CardMode,
-  Client,
-  ReaderStatus,
-  type Card,
-  type Err,
-  type Reader,
-  type ReaderStatusFlags,
-} from 'pcsc-mini';
+import { CardDisposition, CardMode, Reader, ReaderStatus, ReaderStatusFlags, type Card, type Err } from 'pcsc-mini';
+import pcscAddon from 'pcsc-mini/build/addon.node.js';
 import {
   CardIoError,
   type CardIoErrorKind,
@@ -44,6 +39,7 @@ import {
   type TransmitOptions,
 } from '../card-reader.ts';
 import { SerialQueue } from '../serial-queue.ts';
+import { ReaderMonitor } from './reader-monitor.ts';
 
 export interface PcscCardReaderOptions {
   /** Default timeout of every call to a card (transmit, reset, connect), ms. Default 2000. */
@@ -52,6 +48,8 @@ export interface PcscCardReaderOptions {
   readonly restartDelayMs?: { readonly initial: number; readonly max: number };
   /** How long `start()` waits for the first readers to be reported, ms. Default 500. */
   readonly startWaitMs?: number;
+  /** How long starting to watch readers may take (the monitor process's start included), ms. Default 10000. */
+  readonly monitorStartTimeoutMs?: number;
   /** Diagnostics (errors that were handled, service restarts). Default: none. */
   readonly log?: (message: string, detail?: Record<string, unknown>) => void;
 }
@@ -212,7 +210,6 @@ class PcscSession implements CardSession {
 
 interface ReaderSlot {
   readonly name: string;
-  readonly reader: Reader;
   session: PcscSession | undefined;
   /** Last status seen: whether a card is present, and pcsc-lite's event counter. */
   present: boolean;
@@ -221,12 +218,36 @@ interface ReaderSlot {
   readonly connects: SerialQueue;
 }
 
+/** pcsc-mini's native Client: here only ever used to connect cards, never started. */
+type Connector = ReturnType<typeof pcscAddon.newClient>;
+
+/**
+ * Every connector made, kept for the life of the process: pcsc-mini keeps a Client's card handles
+ * (4) inside the Client, and frees them with it when it is collected — under any card call still in
+ * flight, a stuck one included. One small object per reader, and per exhausted pool.
+ */
+const connectors: Connector[] = [];
+
+function newConnector(): Connector {
+  const connector = pcscAddon.newClient(); // no PC/SC context until a card is connected
+  connectors.push(connector);
+  return connector;
+}
+
 export class PcscCardReader extends CardReaderEvents implements CardReader {
   private readonly timeoutMs: number;
   private readonly restartDelay: { initial: number; max: number };
   private readonly startWaitMs: number;
   private readonly log: (message: string, detail?: Record<string, unknown>) => void;
-  private client: Client | undefined;
+  private readonly monitor: ReaderMonitor;
+  /** Connects cards; replaced when its handles run out (one leaked per failed disconnect). */
+  private connector: Connector = newConnector();
+  /** The monitor has a running Client: its reader events are current. */
+  private monitoring = false;
+  /** Counts the monitor's successful starts: which run a deferred recycle was meant for. */
+  private monitorRun = 0;
+  /** A start of the monitor is waiting for its answer. */
+  private monitorStarting = false;
   private readonly slots = new Map<string, ReaderSlot>();
   private restartTimer: NodeJS.Timeout | undefined;
   private restartDelayNow: number;
@@ -234,6 +255,10 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
   private disposed = false;
   private state: ReaderServiceState = 'down';
   private readerSeen: (() => void) | undefined;
+  /** Ends `start()`'s wait for the first readers (also on dispose, so no timer is left behind). */
+  private endStartWait: (() => void) | undefined;
+  /** Resolves `start()`'s wait for the first answer of the monitor. */
+  private monitorAnswered: (() => void) | undefined;
   private readonly disposal = new AbortController();
 
   constructor(options: PcscCardReaderOptions = {}) {
@@ -243,6 +268,19 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     this.restartDelayNow = this.restartDelay.initial;
     this.startWaitMs = options.startWaitMs ?? 500;
     this.log = options.log ?? (() => {});
+    this.monitor = new ReaderMonitor(
+      {
+        started: (code) => this.onMonitorStarted(code),
+        reader: (name) => this.onReader(name),
+        change: (name, raw) => this.onChange(name, new ReaderStatusFlags(raw)),
+        gone: (name) => {
+          const slot = this.slots.get(name);
+          if (slot) this.removeSlot(slot, 'reader_gone');
+        },
+        failed: (code) => this.onMonitorFailed(code),
+      },
+      { startTimeoutMs: options.monitorStartTimeoutMs, log: this.log },
+    );
   }
 
   get readers(): readonly string[] {
@@ -259,27 +297,39 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     return s?.present ? s : undefined;
   }
 
+  /** The pid of the process that watches the readers, while there is one (for tests). */
+  get monitorPid(): number | undefined {
+    return this.monitor.pid;
+  }
+
   async start(): Promise<void> {
     if (this.started || this.disposed) return;
     this.started = true;
     // Resolve once the first batch of readers has been reported: pcsc-mini reports the readers
-    // present at start together, right after start(); with none (or pcscd down) give up after a while.
+    // present at start together, right after it started; with none (or pcscd down) give up after a while.
+    let quiet: NodeJS.Timeout | undefined;
+    let limit: NodeJS.Timeout | undefined;
     const seen = new Promise<void>((resolve) => {
-      let quiet: NodeJS.Timeout | undefined;
-      const limit = setTimeout(done, this.startWaitMs);
-      function done() {
+      this.endStartWait = () => {
         clearTimeout(limit);
         clearTimeout(quiet);
         resolve();
-      }
-      this.readerSeen = () => {
-        clearTimeout(quiet);
-        quiet = setTimeout(done, 30);
       };
     });
-    if (!this.tryStartClient()) this.scheduleRestart();
+    this.readerSeen = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(() => this.endStartWait?.(), 30);
+    };
+    // First the monitor's answer (its process starts meanwhile), then the readers it reports.
+    await new Promise<void>((resolve) => {
+      this.monitorAnswered = resolve;
+      this.startMonitor();
+    });
+    this.monitorAnswered = undefined;
+    if (!this.disposed) limit = setTimeout(() => this.endStartWait?.(), this.startWaitMs);
     await seen;
     this.readerSeen = undefined;
+    this.endStartWait = undefined;
   }
 
   dispose(): void {
@@ -287,18 +337,14 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     this.disposed = true;
     this.disposal.abort();
     clearTimeout(this.restartTimer);
-    const client = this.client;
-    this.client = undefined;
-    // pcsc-mini 0.1.3's stop() releases the PC/SC context without cancelling the monitor thread's
-    // SCardGetStatusChange, and pcsc-lite holds the context's lock for the whole wait: stop() blocks
-    // this thread until the next reader event. Our own cards are therefore let go first, with a
-    // reset (the disconnects run on the thread pool meanwhile): pcscd powers a card down ~0.6 s
-    // after its last handle is gone, and that is such an event — so dispose() with a card on the
-    // reader blocks for about that long. (UNPOWER at once confused vpcd's next insert.) A card
-    // another application still holds, or a call stuck in flight, gives no event: then stop()
-    // waits for the next tap or removal. The fix belongs in pcsc-mini (SCardCancel before release).
+    this.monitoring = false;
+    // Our cards are let go with a reset, so that whoever uses the card next finds no
+    // authentication of ours still open on it. The disconnects run on the thread pool.
     this.dropReaders('reader_gone', CardDisposition.RESET);
-    if (client) stopClient(client);
+    // Killed, not stopped: nothing here waits for pcscd (reader-monitor.ts).
+    this.monitor.dispose();
+    this.endStartWait?.();
+    this.monitorAnswered?.();
     this.disposeEvents();
   }
 
@@ -309,23 +355,28 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     this.serviceChanged.fire(state);
   }
 
-  private tryStartClient(): boolean {
-    if (this.disposed) return false;
-    const client = new Client();
-    client.on('reader', (r) => this.onReader(client, r));
-    client.on('error', (e) => this.onClientError(client, e));
-    try {
-      client.start();
-    } catch (e) {
-      stopClient(client);
-      this.log('reader service unavailable', { code: (e as Err).code });
-      this.setService('down');
-      return false;
+  private startMonitor(): void {
+    if (this.disposed || this.monitoring || this.monitorStarting) return;
+    this.monitorStarting = true;
+    this.monitor.start();
+  }
+
+  /** The monitor's answer to a start: runs before any reader event of the new Client. */
+  private onMonitorStarted(code: string | undefined): void {
+    this.monitorStarting = false;
+    if (!this.disposed) {
+      if (code === undefined) {
+        this.monitoring = true;
+        this.monitorRun++;
+        this.restartDelayNow = this.restartDelay.initial;
+        this.setService('up');
+      } else {
+        this.log('reader service unavailable', { code });
+        this.setService('down');
+        this.scheduleRestart();
+      }
     }
-    this.client = client;
-    this.restartDelayNow = this.restartDelay.initial;
-    this.setService('up');
-    return true;
+    this.monitorAnswered?.();
   }
 
   private scheduleRestart(): void {
@@ -334,23 +385,22 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     this.restartDelayNow = Math.min(this.restartDelay.max, delay * 2);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
-      if (!this.client && !this.tryStartClient()) this.scheduleRestart();
+      this.startMonitor();
     }, delay);
   }
 
-  /** The monitor loop died (pcscd gone, or an event overflow): this Client is done for. */
-  private onClientError(client: Client, e: Err): void {
-    if (client !== this.client) return;
-    this.log('reader monitor failed', { code: e.code });
-    this.recycleClient(SERVICE_GONE.has(e.code));
+  /** The monitor loop died (pcscd gone, or an event overflow, or its process): that Client is done for. */
+  private onMonitorFailed(code: string): void {
+    if (!this.monitoring) return;
+    this.log('reader monitor failed', { code });
+    this.recycleMonitor(SERVICE_GONE.has(code));
   }
 
-  private recycleClient(serviceDown: boolean): void {
-    const client = this.client;
-    if (!client) return;
-    this.client = undefined;
+  private recycleMonitor(serviceDown: boolean): void {
+    if (!this.monitoring) return;
+    this.monitoring = false;
     this.dropReaders(serviceDown ? 'service_down' : 'reader_gone');
-    stopClient(client);
+    this.monitor.recycle();
     if (serviceDown) this.setService('down');
     this.scheduleRestart();
   }
@@ -364,25 +414,22 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     this.slots.delete(slot.name);
     slot.present = false;
     this.endSession(slot, kind, undefined, disposition);
-    slot.reader.removeAllListeners();
     this.readerRemoved.fire(slot.name);
   }
 
-  private onReader(client: Client, reader: Reader): void {
-    if (client !== this.client) return;
-    const name = reader.name();
+  private onReader(name: string): void {
+    if (!this.monitoring) return;
     const old = this.slots.get(name);
     if (old) this.removeSlot(old, 'reader_gone');
-    const slot: ReaderSlot = { name, reader, session: undefined, present: false, counter: -1, connects: new SerialQueue() };
+    const slot: ReaderSlot = { name, session: undefined, present: false, counter: -1, connects: new SerialQueue() };
     this.slots.set(name, slot);
-    reader.on('change', (status) => this.onChange(slot, status));
-    reader.on('disconnect', () => this.removeSlot(slot, 'reader_gone'));
     this.readerAdded.fire(name);
     this.readerSeen?.();
   }
 
-  private onChange(slot: ReaderSlot, status: ReaderStatusFlags): void {
-    if (this.slots.get(slot.name) !== slot) return;
+  private onChange(name: string, status: ReaderStatusFlags): void {
+    const slot = this.slots.get(name);
+    if (!this.monitoring || !slot) return;
     this.log('reader status', { reader: slot.name, status: status.toString(), counter: eventCounter(status) });
     // Absence first: after an EXCLUSIVE connection, removal reads EMPTY|EXCLUSIVE.
     if (!status.has(ReaderStatus.PRESENT)) {
@@ -416,7 +463,7 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
       if (probing) await this.sleep(PROBE_INTERVAL_MS);
       if (!this.isCurrent(slot, counter) || slot.session) return;
       let card: Card | undefined;
-      const connecting = slot.reader.connect(CardMode.SHARED);
+      const connecting = new Reader(this.connector, slot.name).connect(CardMode.SHARED);
       try {
         card = await withDeadline(connecting, this.timeoutMs, this.disposal.signal);
         // Probing, connect alone proves nothing: pcscd still believes the old card is powered and
@@ -444,8 +491,12 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
         }
         if (err.kind === 'service_down') return this.recycleSoon();
         // pcsc-mini holds 4 card handles per Client, and a handle whose disconnect failed is never
-        // freed: a fresh Client has a fresh pool.
-        if (err.code === 'TooManyCardConnections' || err.code === 'TooManyConnectRequests') return this.recycleSoon(false);
+        // freed: a fresh connector has a fresh pool (the old one's cards go on as they are).
+        if (err.code === 'TooManyCardConnections' || err.code === 'TooManyConnectRequests') {
+          this.connector = newConnector();
+          if (attempt < PROBE_ATTEMPTS) continue;
+          return;
+        }
         if (probing && err.kind !== 'sharing_violation' && attempt < PROBE_ATTEMPTS) continue;
         // Another application holds the card exclusively: try again while it lies there.
         if (err.kind === 'sharing_violation' && attempt < 40) {
@@ -481,12 +532,13 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
     }
   }
 
-  /** Replaces the Client soon (not from inside its own callbacks). A card call that saw the service
-   * gone triggers this too: the monitor will say so as well, but do not depend on it. */
-  private recycleSoon(serviceDown = true): void {
-    const client = this.client;
+  /** Replaces the monitor's Client soon (not from inside a card call's failure). A card call that saw
+   * the service gone triggers this: the monitor will say so as well, but do not depend on it. */
+  private recycleSoon(): void {
+    if (!this.monitoring) return;
+    const run = this.monitorRun;
     setImmediate(() => {
-      if (client && client === this.client) this.recycleClient(serviceDown);
+      if (run === this.monitorRun) this.recycleMonitor(true);
     });
   }
 
@@ -506,25 +558,6 @@ async function disconnectQuietly(card: Card, disposition = CardDisposition.LEAVE
     await card.disconnect(disposition); // may also throw synchronously
   } catch {
     // nothing left to release
-  }
-}
-
-/**
- * Clients whose `stop()` failed. pcsc-mini's finalizer retries the failed release of the PC/SC
- * context when the Client is garbage-collected, and throws from there ("Error in async finalizer
- * callback for *Client"), crashing whatever runs then. After pcscd died the release can never
- * succeed, so such a Client is kept referenced for the life of the process: one small object per
- * death of the reader service.
- */
-const unreleasable: Client[] = [];
-
-function stopClient(client: Client): void {
-  client.removeAllListeners();
-  client.on('error', () => {}); // an 'error' without a listener would throw
-  try {
-    client.stop();
-  } catch {
-    unreleasable.push(client); // NoService after pcscd died
   }
 }
 
