@@ -3,10 +3,11 @@
  * day is a calendar day where the cinemas are, not a UTC day: 00:30 in Beijing is the same business
  * day as 23:30 the evening before only in UTC.
  *
- * Ops are put into days through their quarter-hour (UTC): every time zone in use today is offset
- * from UTC by a whole number of quarter hours, so all of a quarter hour falls in one local day. The
- * rollup on ingest and the full recomputation (which groups by quarter hour in SQL, because SQLite
- * knows no time zones) both go through {@link dayOfQuarter}, so they cannot disagree.
+ * On ingest an op's day comes from `Intl` (cached per UTC quarter hour: every time zone in use
+ * today is offset from UTC by whole quarter hours, so a quarter hour falls in one local day). The
+ * full recomputation cuts days in SQL, and SQLite knows no time zones: it is given the zone's
+ * offsets as {@link offsetSegments} — spans of constant offset found with the same `Intl` — and
+ * adds the span's offset to the UTC time ({@link localDaySql}). Both read one source of zone rules.
  */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -84,36 +85,88 @@ export function dayRangeInstants(from: string, to: string, timeZone: string): { 
   return { since: new Date(dayStart(from, timeZone)).toISOString(), until: new Date(dayStart(nextDay(to), timeZone)).toISOString() };
 }
 
-/**
- * An op's quarter hour, from its stored time (`…THH:MM:SS.sssZ`): the text up to and including
- * `HH:` and the quarter (0–3) of the minute. Same split as the SQL in `rollups.ts`.
- */
-export function quarterOf(occurredAt: string): { readonly hourPrefix: string; readonly quarter: number } {
-  const n = occurredAt.length;
-  return { hourPrefix: occurredAt.slice(0, n - 10), quarter: Math.floor(Number(occurredAt.slice(n - 10, n - 8)) / 15) };
-}
-
-/** A cache from quarter hours to local days: ingest meets the same few quarters over and over. */
+/** Local days of stored op times (`…THH:MM:SS.sssZ`), cached per UTC quarter hour. */
 export class DayCutter {
   private readonly days = new Map<string, string>();
 
   constructor(readonly timeZone: string) {}
 
-  dayOfQuarter(hourPrefix: string, quarter: number): string {
-    const key = `${hourPrefix}${quarter}`;
+  dayOf(occurredAt: string): string {
+    const n = occurredAt.length;
+    // The text up to `HH:` and the quarter of the minute name the quarter hour.
+    const key = `${occurredAt.slice(0, n - 10)}${Math.floor(Number(occurredAt.slice(n - 10, n - 8)) / 15)}`;
     let day = this.days.get(key);
     if (day === undefined) {
-      const ms = Date.parse(`${hourPrefix}${pad(quarter * 15)}:00.000Z`);
+      const ms = Date.parse(occurredAt);
       // A time that does not parse (not written by this service) goes to the UTC day it names.
-      day = Number.isFinite(ms) ? localDay(ms, this.timeZone) : hourPrefix.slice(0, 10);
+      day = Number.isFinite(ms) ? localDay(ms, this.timeZone) : occurredAt.slice(0, 10);
       if (this.days.size > 100_000) this.days.clear();
       this.days.set(key, day);
     }
     return day;
   }
+}
 
-  dayOf(occurredAt: string): string {
-    const { hourPrefix, quarter } = quarterOf(occurredAt);
-    return this.dayOfQuarter(hourPrefix, quarter);
+/** A span of time (`[from, until)`, ISO; open ends undefined) in which the zone's offset is constant. */
+export interface OffsetSegment {
+  readonly from: string | undefined;
+  readonly until: string | undefined;
+  /** Minutes east of UTC. */
+  readonly offsetMinutes: number;
+}
+
+const hourMs = 3_600_000;
+
+/**
+ * The spans of constant offset covering `[fromMs, toMs]`: one for Asia/Shanghai, two a year where
+ * clocks change. Changes are found day by day and pinned to the minute by bisection.
+ */
+export function offsetSegments(timeZone: string, fromMs: number, toMs: number): OffsetSegment[] {
+  const segments: OffsetSegment[] = [];
+  let start: number | undefined;
+  let offset = offsetAt(fromMs, timeZone);
+  for (let t = fromMs; t < toMs; ) {
+    const next = Math.min(t + 24 * hourMs, toMs);
+    const there = offsetAt(next, timeZone);
+    if (there !== offset) {
+      let lo = t;
+      let hi = next;
+      while (hi - lo > 60_000) {
+        const mid = Math.floor((lo + hi) / 2 / 60_000) * 60_000;
+        if (mid <= lo) break;
+        if (offsetAt(mid, timeZone) === offset) lo = mid;
+        else hi = mid;
+      }
+      segments.push({ from: start === undefined ? undefined : new Date(start).toISOString(), until: new Date(hi).toISOString(), offsetMinutes: offset / 60_000 });
+      start = hi;
+      offset = offsetAt(hi, timeZone);
+    }
+    t = next;
   }
+  segments.push({ from: start === undefined ? undefined : new Date(start).toISOString(), until: undefined, offsetMinutes: offset / 60_000 });
+  return segments;
+}
+
+/**
+ * SQL for the local day (`YYYY-MM-DD`) of a stored UTC time column, given the zone's offsets over
+ * the data ({@link offsetSegments}). Returns the expression and its bindings.
+ */
+export function localDaySql(dialect: 'sqlite' | 'postgres', column: string, segments: readonly OffsetSegment[]): { sql: string; bindings: (string | number)[] } {
+  const shifted = (minutes: number) =>
+    dialect === 'sqlite'
+      ? { sql: `date(${column}, ?)`, bindings: [`${minutes >= 0 ? '+' : ''}${minutes} minutes`] }
+      : // A zone in the text is ignored when read as a timestamp without time zone: the UTC wall clock.
+        { sql: `to_char(CAST(${column} AS timestamp) + CAST(? AS integer) * interval '1 minute', 'YYYY-MM-DD')`, bindings: [minutes] };
+  if (segments.length === 1) return shifted(segments[0]!.offsetMinutes);
+  const bindings: (string | number)[] = [];
+  const cases = segments.map((s) => {
+    const day = shifted(s.offsetMinutes);
+    if (s.until === undefined) {
+      bindings.push(...day.bindings);
+      return `ELSE ${day.sql}`;
+    }
+    bindings.push(s.until, ...day.bindings);
+    return `WHEN ${column} < ? THEN ${day.sql}`;
+  });
+  return { sql: `CASE ${cases.join(' ')} END`, bindings };
 }

@@ -23,7 +23,7 @@
 import type { Knex } from 'knex';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dialectOf } from '../store/database.ts';
-import { DayCutter } from './chain-calendar.ts';
+import { DayCutter, localDaySql, offsetSegments } from './chain-calendar.ts';
 
 export const rollupTable = 'report_daily';
 const keyColumns = ['day', 'cinema_id', 'card_type_id', 'kind', 'consumption_type', 'cashier'] as const;
@@ -149,20 +149,28 @@ async function upsert(trx: Knex.Transaction, groups: readonly RollupRow[]): Prom
 export type LedgerFilter = (q: Knex.QueryBuilder) => void;
 
 /**
- * Rollup rows computed from `ledger_entries` itself: grouped in SQL by UTC quarter hour and the
- * other keys, then folded into local days here (see `chain-calendar.ts`).
+ * Rollup rows computed from `ledger_entries` itself, grouped in SQL by local day (the zone's
+ * offsets over the stored ops, `chain-calendar.ts`) and the other keys.
  */
 export async function aggregateLedger(db: Knex, timeZone: string, filter?: LedgerFilter): Promise<RollupRow[]> {
+  const span = (await db('ledger_entries').first(db.raw('MIN(occurred_at) as first'), db.raw('MAX(occurred_at) as last'))) as
+    | { first: string | null; last: string | null }
+    | undefined;
+  if (!span?.first || !span.last) return [];
+  const first = Date.parse(span.first);
+  const last = Date.parse(span.last);
+  const segments = offsetSegments(timeZone, Number.isFinite(first) ? first : 0, Number.isFinite(last) ? last : 0);
+  const day = localDaySql(dialectOf(db), 'le.occurred_at', segments);
+  const cinema = dialectOf(db) === 'postgres' ? 'CAST(le.cinema_id AS text)' : 'le.cinema_id';
   const q = db('ledger_entries as le')
     .join('cards as c', 'c.card_no', 'le.card_no')
     .leftJoin('card_issues as ci', function () {
       this.on('ci.card_no', '=', 'le.card_no').andOn('ci.epoch', '=', 'le.issue_epoch');
     })
     .select(
-      db.raw('substr(le.occurred_at, 1, length(le.occurred_at) - 10) as hour_prefix'),
-      db.raw('CAST(substr(le.occurred_at, length(le.occurred_at) - 9, 2) AS integer) / 15 as quarter'),
-      db.raw(`COALESCE(${dialectOf(db) === 'postgres' ? 'CAST(le.cinema_id AS text)' : 'le.cinema_id'}, '') as cinema_id`),
-      db.raw(`COALESCE(ci.card_type_id, c.card_type_id) as card_type_id`),
+      db.raw(`${day.sql} as day`, day.bindings),
+      db.raw(`COALESCE(${cinema}, '') as cinema_id`),
+      db.raw('COALESCE(ci.card_type_id, c.card_type_id) as card_type_id'),
       'le.kind',
       db.raw(`COALESCE(le.consumption_type, '') as consumption_type`),
       db.raw(`COALESCE(le.cashier, '') as cashier`),
@@ -171,13 +179,12 @@ export async function aggregateLedger(db: Knex, timeZone: string, filter?: Ledge
       db.raw('SUM(COALESCE(le.amount_fen, 0)) as amount_fen'),
       db.raw(`SUM(${emptiesSql}) as exhausted`),
     )
-    .groupByRaw('1, 2, 3, 4, 5, 6, 7');
+    .groupByRaw('1, 2, 3, 4, 5, 6');
   filter?.(q);
-  const cutter = new DayCutter(timeZone);
   const days = new Map<string, RollupRow>();
   for (const r of (await q) as Record<string, string | number>[]) {
     accumulate(days, {
-      day: cutter.dayOfQuarter(String(r['hour_prefix']), Number(r['quarter'])),
+      day: String(r['day']),
       cinema_id: String(r['cinema_id']),
       card_type_id: String(r['card_type_id']),
       kind: String(r['kind']),
