@@ -11,6 +11,7 @@ import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from './
 import { specOperations } from './test-support/spec-validator.ts';
 import { cardDomainRows } from './cards/authz-rows.ts';
 import { syncRows } from './sync/authz-rows.ts';
+import { backupRows } from './backup/authz-rows.ts';
 import { reportRows } from './reports/authz-rows.ts';
 
 const actors = [
@@ -187,6 +188,7 @@ export const rows: MatrixRow[] = [
   },
   ...cardDomainRows,
   ...syncRows,
+  ...backupRows,
   ...reportRows,
 ];
 

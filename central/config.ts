@@ -11,7 +11,7 @@ import { isTimeZone } from './reports/chain-calendar.ts';
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const CentralConfigSchema = z.strictObject({
-  /** Folder for the SQLite database file (and, later, backups). */
+  /** Folder for the SQLite database file (and, by default, backups). */
   dataDir: z.string().min(1).default('./data'),
   /** `postgres://…` to use PostgreSQL; absent → SQLite in `dataDir`. */
   databaseUrl: z
@@ -50,7 +50,40 @@ export const CentralConfigSchema = z.strictObject({
    * exactly the permissions listed.
    */
   permissions: z.partialRecord(z.enum([...roles, 'terminal']), z.array(z.enum(permissions))).optional(),
-  tls: z.strictObject({ certFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /**
+   * HTTPS. With `certFile` + `keyFile` the service speaks HTTPS (and WSS) only. `required: true` also
+   * refuses any request that did not reach it over TLS: without a certificate it must sit behind a
+   * TLS-terminating proxy (`trustProxy`), and a request whose `X-Forwarded-Proto` is not `https` is
+   * refused with 403 `https_required`.
+   */
+  tls: z
+    .strictObject({
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      required: z.boolean().default(false),
+    })
+    .optional(),
+  /** Backups of the central database (`spec/operations.md`). */
+  backup: z
+    .strictObject({
+      /** Run backups on the schedule (the `backup` command and the API work either way). */
+      enabled: z.boolean().default(true),
+      /** Minutes from one backup's start to the next one's. */
+      intervalMinutes: z.number().int().min(1).max(7 * 1440).default(1440),
+      /** The local backup directory; default `<dataDir>/backups`. */
+      directory: z.string().min(1).optional(),
+      /** The off-site copy: a second directory, normally a mounted volume of another machine. */
+      offsite: z.strictObject({ kind: z.literal('directory'), path: z.string().min(1) }).optional(),
+      /** Keep at most this many good backups (local and off-site each)… */
+      keepCount: z.number().int().min(1).max(10_000).default(14),
+      /** …and none older than this many days — but never the newest verified one. */
+      keepDays: z.number().int().min(1).max(3650).default(30),
+      /** Restore each new backup into a scratch database and check it. */
+      verify: z.boolean().default(true),
+      /** Folder of pg_dump / pg_restore / psql (default: found on PATH). */
+      postgresBinDir: z.string().min(1).optional(),
+    })
+    .prefault({}),
   /** The sync hub (`spec/sync.md`). */
   sync: z
     .strictObject({
@@ -77,6 +110,21 @@ export const CentralConfigSchema = z.strictObject({
 });
 
 export type CentralConfig = z.output<typeof CentralConfigSchema>;
+
+/** Rules between settings that one key's schema cannot see. */
+function crossChecks(config: CentralConfig): string[] {
+  const problems: string[] = [];
+  const tls = config.tls;
+  if (tls && (tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    problems.push('  - tls: give both certFile and keyFile, or neither');
+  }
+  if (tls?.required && !tls.certFile && config.trustProxy === false) {
+    problems.push(
+      '  - tls.required: plain HTTP is refused, so give tls.certFile and tls.keyFile, or run behind a TLS-terminating proxy and set trustProxy',
+    );
+  }
+  return problems;
+}
 export type CentralConfigInput = z.input<typeof CentralConfigSchema>;
 
 /** Environment variables and the setting each one sets. */
@@ -97,10 +145,10 @@ export class ConfigError extends Error {
 /** Validates raw settings; the error lists every wrong setting with what is expected. */
 export function parseConfig(raw: unknown, source = 'configuration'): CentralConfig {
   const result = CentralConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map(
-    (issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`,
-  );
+  const lines = result.success
+    ? crossChecks(result.data)
+    : result.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top level)'}: ${issue.message}`);
+  if (result.success && lines.length === 0) return result.data;
   throw new ConfigError(`The ${source} is not valid:\n${lines.join('\n')}`);
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The central service's command line and composition root:
- *   serve | migrate | create-admin | enrol-code
+ *   serve | migrate | create-admin | enrol-code | backup | restore
  * Configuration: `--config <file.json>` and the environment (CINECARD_DATA_DIR, DATABASE_URL, HOST,
  * PORT, CINECARD_JWT_SECRET, CINECARD_ACCESS_TOKEN_TTL, CINECARD_LOG_LEVEL).
  */
@@ -17,6 +17,11 @@ import { CinemaStore } from './cinemas/cinema-store.ts';
 import { Enrolment } from './terminals/enrolment.ts';
 import { TerminalStore } from './terminals/terminal-store.ts';
 import { ZodError } from 'zod';
+import { CentralError } from './errors.ts';
+import { backupDirectory, backupEngine, createBackupService, offsiteTarget } from './backup/setup.ts';
+import { checkBackup, locateBackup, restoreBackup } from './backup/restore.ts';
+import { pendingMigrations } from './store/migration-source.ts';
+import { contentsDifference, totalRows } from './backup/manifest.ts';
 
 const program = new Command('cinecard-central')
   .description('CineCard central service (HQ API)')
@@ -105,10 +110,55 @@ program
     }),
   );
 
+program
+  .command('backup')
+  .description('make a backup now (copied off-site and verified as configured under backup.*)')
+  .action(() =>
+    withPlatform(async ({ config: cfg, clock, log }) => {
+      const service = createBackupService(cfg, clock, log);
+      const record = await service.run('cli');
+      const where = service.directory.file(`${record.id}.${service.engine.extension}`);
+      console.log(
+        record.status === 'failed'
+          ? `Backup ${record.id} FAILED: ${record.error}`
+          : `Backup ${record.id} ${record.status} (${record.bytes} bytes, ${record.rows} rows, SHA-256 ${record.sha256}): ${where}` +
+              (record.offsite === 'copied' ? '\nCopied off-site and read back.' : record.offsite === 'failed' ? `\nOff-site copy FAILED: ${record.error}` : ''),
+      );
+      if (record.status === 'failed' || record.offsite === 'failed') process.exitCode = 1;
+    }),
+  );
+
+program
+  .command('restore')
+  .description('replace the configured database with a backup (stop every central instance first)')
+  .argument('<backup>', 'a backup id (from the backup directory, or off-site), or the path of its file or manifest')
+  .option('--overwrite <database>', 'confirm: the name of the database to overwrite (PostgreSQL: its name; SQLite: central.sqlite)')
+  .option('--check', 'only check the backup (checksum and a trial restore into a scratch database); change nothing')
+  .action((reference: string, options: { overwrite?: string; check?: boolean }) =>
+    withPlatform(async ({ config: cfg, db }) => {
+      const engine = backupEngine(cfg);
+      const located = await locateBackup(reference, backupDirectory(cfg), offsiteTarget(cfg));
+      if (options.check) {
+        await checkBackup(located, engine);
+        const trial = await engine.inspect(located.file);
+        const problem = trial.problems.join('; ') || contentsDifference(located.manifest, trial);
+        if (problem) throw new UsageError(`Backup ${located.manifest.id} did not verify: ${problem}`);
+        console.log(`Backup ${located.manifest.id} is intact and restores cleanly (${totalRows(located.manifest)} rows).`);
+        return;
+      }
+      const restored = await restoreBackup(located, engine, db, { overwrite: options.overwrite });
+      const pending = await pendingMigrations(db);
+      console.log(
+        `Restored ${located.manifest.id} (made ${located.manifest.startedAt}) into ${engine.databaseName}: ${totalRows(restored)} rows in ${Object.keys(restored.tables).length} tables, as the manifest says.` +
+          (pending.length ? `\nThis version has ${pending.length} newer migration(s); \`serve\` (or \`migrate\`) applies them.` : ''),
+      );
+    }),
+  );
+
 class UsageError extends Error {}
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof UsageError) {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof CentralError) {
     console.error(error.message);
   } else if (error instanceof ZodError) {
     console.error(`Invalid input:\n${error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);

@@ -4,6 +4,7 @@
  * line here. See `spec/central-dev.md`.
  */
 import { auditModule } from './audit/routes.ts';
+import { backupsModule } from './backup/routes.ts';
 import { cardTypesModule } from './card-types/routes.ts';
 import { cardsModule } from './cards/routes.ts';
 import { ledgerModule } from './ledger/routes.ts';
@@ -30,4 +31,5 @@ export const centralModules: readonly CentralModule[] = [
   rulesModule,
   syncModule,
   reportsModule,
+  backupsModule,
 ];

@@ -36,7 +36,7 @@ export async function startCentral(config: CentralConfig, options: StartOptions)
     return {
       platform,
       app,
-      url: `${config.tls ? 'https' : 'http'}://${host}:${port}`,
+      url: `${config.tls?.certFile ? 'https' : 'http'}://${host}:${port}`,
       async close() {
         await app.close();
         await platform.db.destroy();

@@ -1050,6 +1050,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/backups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The backups in the local backup directory, newest first, and the last verified one
+         * @description Every backup in `backup.directory` (also those made by the `backup` command), with its status:
+         *     `running`, `made` (written and checksummed, not yet verified), `verified` (restored into a
+         *     scratch database, migrations current and every table's row count as the manifest says) or
+         *     `failed` (with the reason). `offsite` says whether the copy reached the off-site target and
+         *     read back with the same SHA-256.
+         */
+        get: operations["listBackups"];
+        put?: never;
+        /**
+         * Start a backup now (made, copied off-site and verified in the background)
+         * @description Answers at once with the new backup in status `running`; follow it with `listBackups`. One
+         *     backup runs at a time (across instances sharing a PostgreSQL database too): while one runs,
+         *     this answers `409 backup_in_progress`.
+         */
+        post: operations["startBackup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1835,6 +1865,52 @@ export interface components {
             rows: components["schemas"]["RecycledDay"][];
             totals: {
                 cards: number;
+            };
+        };
+        Backup: {
+            /** @description The backup's name (its start time, UTC); its files are `<id>.sqlite` or `<id>.pgdump` and `<id>.manifest.json`. */
+            id: string;
+            /** @enum {string} */
+            status: "running" | "made" | "verified" | "failed";
+            /**
+             * @description What started it.
+             * @enum {string}
+             */
+            trigger: "schedule" | "api" | "cli";
+            /** @enum {string} */
+            dialect: "sqlite" | "postgres";
+            startedAt: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            finishedAt: string | null;
+            /** @description Size of the database file or dump. */
+            bytes: number | null;
+            /** @description SHA-256 of the database file or dump (hex), as in the manifest. */
+            sha256: string | null;
+            /** @description Rows over all tables, as counted in the backup's own snapshot. */
+            rows: number | null;
+            /**
+             * Format: date-time
+             * @description When a trial restore into a scratch database matched the manifest.
+             */
+            verifiedAt: string | null;
+            /**
+             * @description `none`: no off-site target configured; `pending`; `copied`: stored and read back with the same SHA-256; `failed`.
+             * @enum {string}
+             */
+            offsite: "none" | "pending" | "copied" | "failed";
+            /** @description Why the backup, its verification or its off-site copy failed. */
+            error: string | null;
+        };
+        BackupList: {
+            items: components["schemas"]["Backup"][];
+            /** @description The newest verified backup (the one to restore), or null. */
+            lastVerified: components["schemas"]["Backup"] | null;
+            schedule: {
+                enabled: boolean;
+                intervalMinutes: number;
+                /** Format: date-time */
+                nextRunAt: string | null;
+                offsiteConfigured: boolean;
             };
         };
     };
@@ -3416,6 +3492,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RecycledCards"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listBackups: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backups and the schedule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackupList"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    startBackup: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backup started. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Backup"];
                 };
             };
             "4XX": components["responses"]["Error"];

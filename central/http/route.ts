@@ -24,7 +24,7 @@ export type ParamsOf<O> = O extends { parameters: { path?: infer P } } ? Defined
 export type QueryOf<O> = O extends { parameters: { query?: infer Q } } ? Defined<Q> : undefined;
 export type BodyOf<O> = O extends { requestBody?: infer RB } ? Defined<JsonContent<NonNullable<RB>>> : undefined;
 
-type SuccessStatus = 200 | 201 | 204;
+type SuccessStatus = 200 | 201 | 202 | 204;
 /** The replies a handler may give: the spec's 2xx statuses with their bodies. */
 export type ReplyOf<O> = O extends { responses: infer R }
   ? {

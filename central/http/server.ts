@@ -2,7 +2,6 @@
  * The HTTP server: fastify with the error handling, the login rate limit, and every module's routes.
  * Routes are authenticated, authorised and validated here, the same way for every module.
  */
-import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, type onRequestHookHandler } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { z } from 'zod';
@@ -14,6 +13,7 @@ import { newId } from '../store/ids.ts';
 import { installErrorHandling, localeOf, sendError, summarize } from './error-handler.ts';
 import type { Route } from './route.ts';
 import { fieldProblems } from './validation.ts';
+import { guardRequests, guardUpgrades, httpsOptions, proxyTrust } from './transport.ts';
 
 /** `/v1/cinemas/{cinemaId}` → `/v1/cinemas/:cinemaId`. */
 export function fastifyPath(specPath: string): string {
@@ -33,19 +33,20 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
   const options: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } } = {
     loggerInstance: platform.log,
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    // One trust rule for fastify's X-Forwarded-* and the TLS-required guard of upgrades.
+    ...(config.trustProxy === false ? {} : { trustProxy: proxyTrust(config.trustProxy) }),
     genReqId: () => newId(),
     exposeHeadRoutes: false,
     // Errors fastify meets before routing (a badly encoded URL) take the same path as the rest.
     frameworkErrors: (error, request, reply) => sendError(error, request, reply),
-    ...(config.tls
-      ? { https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) } }
-      : {}),
   };
+  const https = httpsOptions(config);
+  if (https) options.https = https;
   const app = Fastify(options) as unknown as FastifyInstance;
   // JSON only: a text/plain body is refused with 415 instead of reaching validation as a string.
   app.removeContentTypeParser('text/plain');
   installErrorHandling(app);
+  guardRequests(app, config);
   // Every answer names its request id, so a client can quote it and the log can be searched for it.
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -72,6 +73,7 @@ export async function buildServer(platform: Platform, modules: readonly CentralM
     }
   }
   for (const module of modules) await module.install?.(app, platform);
+  guardUpgrades(app, config);
   return app;
 }
 

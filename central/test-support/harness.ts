@@ -10,6 +10,9 @@
  *
  * runs the block once per database, as `cinemas [sqlite]` and `cinemas [postgres]`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { createCentralClient, type CentralClient, type Schemas } from '../client/index.ts';
@@ -56,6 +59,12 @@ export class TestCentral {
 
   static async start(database: TestDatabase, overrides: Partial<CentralConfigInput> = {}): Promise<TestCentral> {
     const scratch = await database.create();
+    // Backups of this suite's database go to a folder of its own (a PostgreSQL suite's dataDir is shared).
+    const backupDir = mkdtempSync(join(tmpdir(), 'cinecard-backups-'));
+    const drop = async () => {
+      rmSync(backupDir, { recursive: true, force: true });
+      await scratch.drop();
+    };
     const logLines: string[] = [];
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -71,6 +80,7 @@ export class TestCentral {
       jwtSecret: randomBytes(32).toString('hex'),
       logLevel: 'info',
       ...overrides,
+      backup: { directory: backupDir, ...overrides.backup },
       // Tests log in many times from one address; the rate-limit test sets its own limit.
       login: { rateLimitMax: 100_000, ...overrides.login },
     });
@@ -80,10 +90,10 @@ export class TestCentral {
       const password = `admin-${randomBytes(8).toString('hex')}`;
       await createAdmin(running.platform, { username: 'hq-root', password, displayName: 'HQ root' });
       const admin = await TestCentral.loginAt(running.url, 'hq-root', password);
-      return new TestCentral(database, running, admin, password, scratch.drop, logLines);
+      return new TestCentral(database, running, admin, password, drop, logLines);
     } catch (error) {
       await running?.close();
-      await scratch.drop();
+      await drop();
       throw error;
     }
   }
