@@ -116,7 +116,7 @@ export class ReaderMonitor {
     child.on('message', (m: FromMonitor) => {
       if (this.child === child) this.onMessage(m);
     });
-    child.once('error', (e) => this.lost(child, `MonitorError: ${e.message}`));
+    child.on('error', (e) => this.lost(child, `MonitorError: ${e.message}`)); // on, not once: a failed kill() emits one too
     child.once('exit', (code, signal) => this.lost(child, `MonitorExited (${signal ?? code})`));
     return child;
   }

@@ -183,6 +183,30 @@ describe('PcscCardReader dispose never blocks the event loop', function () {
     }
   });
 
+  it('a monitor start pcscd leaves unanswered is given up after monitorStartTimeoutMs, its process killed, and tried again', async () => {
+    // Long enough for a process to start and answer on a loaded machine once pcscd runs again.
+    const reader = new PcscCardReader({ monitorStartTimeoutMs: 1500, restartDelayMs: { initial: 50, max: 100 }, startWaitMs: 200 });
+    const loop = watchEventLoop();
+    try {
+      lab().pausePcscd();
+      const starting = reader.start();
+      await until('the first monitor process', () => reader.monitorPid !== undefined);
+      const stuck = reader.monitorPid!;
+      await until('the stuck monitor process is killed', () => !alive(stuck), 5000);
+      await starting; // a start that timed out is an answer: the service is down
+      assert.equal(reader.serviceState, 'down');
+      await until('another monitor process is tried', () => reader.monitorPid !== undefined && reader.monitorPid !== stuck);
+      lab().resumePcscd();
+      await readerListed(reader, NAME, 5000);
+      assert.equal(reader.serviceState, 'up');
+      assert.ok(loop.longestGapMs < 500, `the event loop was held for ${loop.longestGapMs.toFixed(0)} ms`);
+    } finally {
+      loop.stop();
+      lab().resumePcscd();
+      reader.dispose();
+    }
+  });
+
   it('a monitor process that dies is replaced: the card is reported again and talks', async () => {
     const reader = new PcscCardReader({ restartDelayMs: { initial: 50, max: 500 } });
     try {
