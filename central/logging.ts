@@ -1,27 +1,37 @@
 /** Structured logs (pino). Secrets are redacted wherever they might appear in a logged object. */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
-export const redactedPaths = [
+/**
+ * Keys whose values are secrets wherever they appear: credentials in request bodies (`password`,
+ * `refreshToken`, a terminal's `secret`, a one-time enrolment `code`), tokens, the Authorization
+ * and Cookie headers, the JWT signing key, and database URLs (they may carry a password).
+ */
+export const secretKeys = [
   'password',
+  'currentPassword',
+  'newPassword',
   'secret',
+  'jwtSecret',
   'accessToken',
+  'refreshToken',
   'token',
   'code',
-  'jwtSecret',
   'authorization',
-  '*.password',
-  '*.currentPassword',
-  '*.newPassword',
-  '*.secret',
-  '*.accessToken',
-  '*.token',
-  '*.jwtSecret',
-  '*.authorization',
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'config.jwtSecret',
-  'config.databaseUrl',
-];
+  'cookie',
+  'set-cookie',
+  'databaseUrl',
+  'PGPASSWORD',
+] as const;
+
+const key = (name: string) => (/^[A-Za-z_$][\w$]*$/.test(name) ? `.${name}` : `["${name}"]`);
+
+/** Each secret key at the top level and up to three levels down (pino's `*` matches one level). */
+export const redactedPaths = secretKeys.flatMap((name) => [
+  key(name).replace(/^\./, ''),
+  `*${key(name)}`,
+  `*.*${key(name)}`,
+  `*.*.*${key(name)}`,
+]);
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(

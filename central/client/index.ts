@@ -3,6 +3,7 @@
  * types generated out of `spec/openapi.yaml` (`npm run gen`). Plugins, examples and tests use it.
  */
 import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import { Agent } from 'undici';
 import type { components, operations, paths } from './schema.ts';
 
 export type { components, operations, paths };
@@ -24,6 +25,18 @@ export interface CentralClientOptions {
   readonly token?: string | (() => string | undefined) | undefined;
   readonly fetch?: ClientOptions['fetch'];
   readonly headers?: Record<string, string>;
+  /**
+   * The certificate authority (PEM) that signed central's certificate, for an `https://` central
+   * whose certificate is not signed by a public CA (a chain's own CA, a self-signed certificate).
+   * Only these CAs are trusted then. A custom `fetch` must pass its second argument (which carries
+   * the connection settings) on to the real fetch.
+   */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
+}
+
+/** An undici dispatcher trusting exactly `ca` (Node's fetch takes it as `dispatcher`). */
+export function tlsDispatcher(ca: NonNullable<CentralClientOptions['ca']>): Agent {
+  return new Agent({ connect: { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) } });
 }
 
 export function createCentralClient(baseUrl: string, options: CentralClientOptions = {}): CentralClient {
@@ -31,6 +44,8 @@ export function createCentralClient(baseUrl: string, options: CentralClientOptio
     baseUrl,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.headers ? { headers: options.headers } : {}),
+    // openapi-fetch hands this to fetch as its second argument.
+    ...(options.ca !== undefined ? { requestInitExt: { dispatcher: tlsDispatcher(options.ca) } } : {}),
   });
   const { token } = options;
   if (token !== undefined) {
