@@ -13,7 +13,7 @@ const suites: Record<string, (() => Promise<Suite>) | { pending: string }> = {
   redeem: async () => (await import('./redeem-browser.ts')).withBrowserRows((await import('./redeem.ts')).redeemBench),
   ingest: async () => (await import('./ingest.ts')).ingestBench,
   push: async () => (await import('./push.ts')).pushBench,
-  report: { pending: 'issue 7 (statistics)' },
+  report: async () => (await import('./report-queries.ts')).reportBench,
   export: async () => (await import('./export.ts')).exportBench,
 };
 

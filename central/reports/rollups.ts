@@ -134,12 +134,14 @@ export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerR
   await upsert(trx, [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
 }
 
+/** Rows per INSERT: knex writes a multi-row SQLite insert as a compound SELECT (at most 500 terms). */
+const insertChunk = 400;
+
 async function upsert(trx: Knex.Transaction, groups: readonly RollupRow[]): Promise<void> {
   const add = (column: string) => trx.raw('?? + excluded.??', [`${rollupTable}.${column}`, column]);
-  // 10 values a row: well under SQLite's bound-variable limit per statement.
-  for (let i = 0; i < groups.length; i += 1000) {
+  for (let i = 0; i < groups.length; i += insertChunk) {
     await trx(rollupTable)
-      .insert(groups.slice(i, i + 1000))
+      .insert(groups.slice(i, i + insertChunk))
       .onConflict([...keyColumns])
       .merge({ ops: add('ops'), uses: add('uses'), amount_fen: add('amount_fen'), exhausted: add('exhausted') });
   }
@@ -208,7 +210,7 @@ export async function rebuildRollups(db: Knex, timeZone?: string): Promise<void>
     const zone = timeZone ?? (await rollupTimeZone(trx));
     const rows = await aggregateLedger(trx, zone);
     await trx(rollupTable).delete();
-    for (let i = 0; i < rows.length; i += 1000) await trx(rollupTable).insert(rows.slice(i, i + 1000));
+    for (let i = 0; i < rows.length; i += insertChunk) await trx(rollupTable).insert(rows.slice(i, i + insertChunk));
     await trx('report_settings').where({ id: 1 }).update({ time_zone: zone });
   });
 }

@@ -38,12 +38,19 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('ledger_entries', (t) => {
     t.index(['occurred_at'], 'ledger_entries_occurred_at_index');
   });
+  // The liability report sums the sold cards' balances: read from this index alone, not the table.
+  await knex.schema.alterTable('cards', (t) => {
+    t.index(['state', 'cinema_id', 'card_type_id', 'remaining_uses'], 'cards_liability_index');
+  });
   // Rollups of ops already recorded (a database upgraded to this version).
   const { rebuildRollups } = await import('../../reports/rollups.ts');
   await rebuildRollups(knex);
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('cards', (t) => {
+    t.dropIndex(['state', 'cinema_id', 'card_type_id', 'remaining_uses'], 'cards_liability_index');
+  });
   await knex.schema.alterTable('ledger_entries', (t) => {
     t.dropIndex(['occurred_at'], 'ledger_entries_occurred_at_index');
   });
