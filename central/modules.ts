@@ -13,6 +13,7 @@ import { syncModule } from './sync/routes.ts';
 import { reportsModule } from './reports/routes.ts';
 import { authModule } from './auth/routes.ts';
 import { cinemasModule } from './cinemas/routes.ts';
+import { consoleModule } from './console/routes.ts';
 import { healthModule } from './health/routes.ts';
 import type { CentralModule } from './platform.ts';
 import { terminalsModule } from './terminals/routes.ts';
@@ -31,5 +32,6 @@ export const centralModules: readonly CentralModule[] = [
   rulesModule,
   syncModule,
   reportsModule,
+  consoleModule,
   backupsModule,
 ];
