@@ -75,6 +75,7 @@ describe('HQ console in Chromium [sqlite]', function () {
 
   async function shot(name: string): Promise<void> {
     mkdirSync(screenshots, { recursive: true });
+    await page.waitForTimeout(400); // the chart's 250 ms animation
     await page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
   }
 

@@ -233,7 +233,8 @@ function showChart(rows, days) {
     perDay.set(row.day, (perDay.get(row.day) ?? 0) + row.ops);
   }
   const datasets = [...cinemas.values()]
-    .sort((a, b) => a.name.localeCompare(b.name, locale))
+    // One order (and so one colour per cinema) whatever the page's language.
+    .sort((a, b) => a.name.localeCompare(b.name, 'zh-CN'))
     .map((cinema, i) => ({
       label: cinema.name,
       data: days.map((day) => cinema.perDay.get(day) ?? 0),
