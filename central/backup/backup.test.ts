@@ -13,10 +13,11 @@ import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import type { Schemas } from '../client/index.ts';
 import { CentralError } from '../errors.ts';
-import { describeCentral, ok, type TestCentral } from '../test-support/harness.ts';
+import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from '../test-support/harness.ts';
 import { migrateDownAll } from '../store/migration-source.ts';
 import { soldCards, upload, wireOp } from '../sync/test-ops.ts';
 import { backupDirectory, backupEngine, offsiteTarget } from './setup.ts';
+import { BackupDirectory } from './backup-directory.ts';
 import { readContents } from './engine.ts';
 import { sha256Of, type DatabaseContents } from './manifest.ts';
 import { locateBackup, restoreBackup } from './restore.ts';
@@ -62,12 +63,13 @@ describeCentral(
   (central, database) => {
     let cinema: Schemas['Cinema'];
     let backup: Schemas['Backup'];
+    let till: EnrolledTerminal;
 
     before(async function () {
       this.timeout(60_000);
       const c = central();
       cinema = await c.createCinema('Backup cinema');
-      const till = await c.enrolTerminal(cinema.id);
+      till = await c.enrolTerminal(cinema.id);
       const cards = await soldCards(c, cinema.id, 4, 100);
       const ops = cards.flatMap((card, i) => [1, 2, 3].map((k) => ({ card, i, k })));
       const wire = ops.map(({ card, k }, n) => wireOp(till, n + 1, card.cardNo, 2 + k, 1, 100 - k));
@@ -141,6 +143,12 @@ describeCentral(
       // The running service works on the restored database.
       const cards = ok(await c.admin.client.GET('/v1/cards', { params: { query: { limit: 100 } } }));
       assert.ok(cards.items.length >= 4);
+      // A terminal's pull cursor from before the restore may be past the restored head: it resets
+      // (change-log ids past the head will be used again) instead of skipping what comes next.
+      const head = ok(await till.client.GET('/v1/sync/changes', { params: { query: { cursor: 0, limit: 1 } } })).head;
+      const ahead = ok(await till.client.GET('/v1/sync/changes', { params: { query: { cursor: head + 5 } } }));
+      assert.equal(ahead.reset, true);
+      assert.equal(ok(await till.client.GET('/v1/sync/changes', { params: { query: { cursor: head } } })).reset, false);
     });
 
     it('refuses a backup whose file does not match its checksum, and one whose manifest lies', async () => {
@@ -203,6 +211,46 @@ describeCentral(
         }
       });
     }
+
+    it('is consistent while terminals keep uploading (the copy is one snapshot, and verifies)', async function () {
+      this.timeout(120_000);
+      const c = central();
+      const cards = await soldCards(c, cinema.id, 2, 1000);
+      const writer = await c.enrolTerminal(cinema.id);
+      let termSeq = 0;
+      let stop = false;
+      const uploads = (async () => {
+        for (let round = 1; !stop && round < 400; round += 1) {
+          const ops = cards.map((card) => wireOp(writer, ++termSeq, card.cardNo, 2 + round, 1, 1000 - round));
+          await upload(writer, ops);
+        }
+      })();
+      try {
+        await new Promise((r) => setTimeout(r, 100));
+        const started = ok(await c.admin.client.POST('/v1/backups'));
+        const ended = await waitForBackup(c, started.id);
+        assert.equal(ended.status, 'verified', ended.error ?? '');
+      } finally {
+        stop = true;
+        await uploads;
+      }
+      assert.ok(termSeq > 2, 'uploads ran during the backup');
+    });
+
+    it('restores from the off-site copy when the local backup directory is lost', async function () {
+      this.timeout(120_000);
+      const { config, db } = central().platform;
+      const lost = mkdtempSync(join(tmpdir(), 'cinecard-lost-'));
+      try {
+        const located = await locateBackup(backup.id, new BackupDirectory(lost), offsiteTarget(config));
+        assert.ok(located.file.startsWith(config.backup.offsite!.path));
+        const engine = backupEngine(config);
+        const restored = await restoreBackup(located, engine, db, { overwrite: engine.databaseName });
+        assert.deepEqual(restored.tables, located.manifest.tables);
+      } finally {
+        rmSync(lost, { recursive: true, force: true });
+      }
+    });
 
     it('keeps half-copied off-site backups out of the off-site list', async () => {
       const { config } = central().platform;

@@ -178,6 +178,17 @@ describe('backup schedule and retention [sqlite]', function () {
     assert.equal((await backups.list()).lastVerified?.id, made[4]);
   });
 
+  it('shows a backup left running by a process that died as failed (interrupted)', async () => {
+    const backups = service();
+    const made = await backups.run('cli');
+    const directory = new BackupDirectory(join(dir, 'backups'));
+    await directory.writeStatus({ ...made, id: 'cinecard-20250301T020500000Z', status: 'running', verifiedAt: null });
+    const [dead] = (await backups.list()).items;
+    assert.equal(dead?.id, 'cinecard-20250301T020500000Z');
+    assert.equal(dead?.status, 'failed');
+    assert.match(dead?.error ?? '', /interrupted/);
+  });
+
   it('records a failed backup (database file gone) instead of throwing, and keeps it out of the good count', async () => {
     const backups = service({ keepCount: 1, keepDays: 10 }, false);
     const good = await backups.run('cli');
