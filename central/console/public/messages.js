@@ -45,7 +45,6 @@ export const messages = {
     sessionEnded: '登录已过期，请重新登录。',
     badPeriod: '开始日期不能晚于结束日期。',
     networkError: '无法连接服务器：{reason}',
-    exportMissing: '服务器尚未提供此导出。',
     signedInAs: '{name}',
   },
   en: {
@@ -92,7 +91,6 @@ export const messages = {
     sessionEnded: 'Your session has ended: please log in again.',
     badPeriod: 'The first day must not be after the last day.',
     networkError: 'Cannot reach the server: {reason}',
-    exportMissing: 'The server does not offer this export yet.',
     signedInAs: '{name}',
   },
 };
