@@ -12,6 +12,8 @@
  *                 host-operator mapping or plugin login, by configuration)
  * - `i18n/`       the message catalogue (zh-CN, en) and the `Translator` for the session's locale
  * - `redemption/` the cashier's popup: `RedemptionFlow` (card PRESENT → … → popup closes)
+ * - `sync/`       the outbox uploader, change-log puller and poke listener (`SyncService`), and
+ *                 `PluginSync`: kicks it after each recorded op, status for the host and screens
  * - `screens/`    management screens: implement `PluginScreen` (id, title key, menu group,
  *                 permission, `open(actor)`), list the class in `screens/index.ts`; it is built by
  *                 the container, put in the host's menu, refused for roles without its permission,
@@ -43,8 +45,9 @@ import { CardCache } from './store/card-cache.ts';
 import { TerminalCardJournal } from './store/card-journal.ts';
 import { RedemptionRuleStore } from './store/redemption-rule-store.ts';
 import { TerminalStore } from './store/terminal-store.ts';
+import { PluginSync, type PluginSyncStatus } from './sync/plugin-sync.ts';
 import {
-  CardCacheToken, CardJournalToken, CardProfileToken, LocalUsersToken, PluginConfigToken, RuleStoreToken, TerminalStoreToken,
+  CardCacheToken, CardJournalToken, CardProfileToken, LocalUsersToken, PluginConfigToken, PluginSyncToken, RuleStoreToken, TerminalStoreToken,
   TranslatorToken, UserSessionToken,
 } from './tokens.ts';
 
@@ -72,6 +75,12 @@ export interface PluginHandle {
   readonly store: TerminalStore;
   /** The user session (plugin-login mode: `login`/`logout`). */
   readonly users: UserSession;
+  /** Sync with central: its status for the host's status bar (`onStatus`), `syncNow()`. */
+  readonly sync: {
+    readonly status: PluginSyncStatus;
+    readonly onStatus: PluginSync['onStatus'];
+    syncNow(): Promise<void>;
+  };
   /** Resolves when every card tap being handled now has finished. */
   settled(): Promise<void>;
   /** Resolves a registration (tests; screens get theirs by injection). */
@@ -84,7 +93,7 @@ export interface PluginHandle {
 export const REGISTRATIONS: readonly InjectionToken<unknown>[] = [
   CardReader, CardKeys, HostUi, HostSession, HostSale, Clock, Logger,
   PluginConfigToken, TerminalStoreToken, CardProfileToken, CardJournalToken, CardCacheToken, RuleStoreToken, LocalUsersToken,
-  UserSessionToken, TranslatorToken, RedemptionFlow, ReaderClaim, CentralLink,
+  UserSessionToken, TranslatorToken, RedemptionFlow, ReaderClaim, CentralLink, PluginSyncToken,
 ];
 
 function requireAdapters(host: PluginHost): void {
@@ -100,6 +109,7 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
 
   const store = await TerminalStore.open({ filename: config.dbFile, now: () => clock.now() });
   const disposables = new DisposableStore();
+  const sync = new PluginSync(store, config, clock, logger);
   let container: DependencyContainer | undefined;
   try {
     const identity = await store.identity();
@@ -130,6 +140,9 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     c.register(RedemptionFlow, { useClass: RedemptionFlow }, { lifecycle: Lifecycle.ContainerScoped });
     c.register(ReaderClaim, { useClass: ReaderClaim }, { lifecycle: Lifecycle.ContainerScoped });
     c.register(CentralLink, { useClass: CentralLink }, { lifecycle: Lifecycle.ContainerScoped });
+    c.register(PluginSyncToken, { useValue: sync });
+    // Screens reach central as this terminal; changes they record travel by sync.
+    c.resolve(CentralLink).connect(sync.centralClient());
 
     const users = disposables.add(c.resolve(UserSessionToken));
     await users.ready;
@@ -139,6 +152,7 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     disposables.add(flow);
     flow.start();
     await host.cardReader.start();
+    sync.start(); // never awaited by a sale: a terminal offline works from local data
     logger.info({ terminalId: config.terminal.terminalId, apiVersion: PLUGIN_API_VERSION }, 'CineCard plugin activated');
 
     let disposing: Promise<void> | undefined;
@@ -147,6 +161,7 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
       config,
       store,
       users,
+      sync: { get status() { return sync.status; }, onStatus: sync.onStatus, syncNow: () => sync.syncNow() },
       settled: () => flow.settled(),
       resolve: (token) => c.resolve(token),
       dispose: () =>
@@ -154,12 +169,14 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
           disposables.dispose(); // listeners, menu entries, popups: no new work starts
           host.cardReader.dispose();
           await flow.settled(); // taps in flight finish against a still-open database
+          await sync.dispose(); // an upload or pull in flight finishes first
           await store.close();
           logger.info('CineCard plugin disposed');
         })()),
     };
   } catch (err) {
     disposables.dispose();
+    await sync.dispose();
     await store.close();
     throw err;
   }

@@ -26,8 +26,22 @@ export const PluginConfig = z.object({
   timeZone: z.string().min(1).default('Asia/Shanghai'),
   /** The most uses one redemption may take. */
   maxUsesPerRedemption: z.number().int().min(1).max(1000).default(20),
-  /** Central's base URL (`https://…/v1`); without it the terminal works offline only. */
-  centralUrl: z.string().url().optional(),
+  /**
+   * Central (`spec/sync.md`): without it the terminal works alone and its ops wait in the outbox.
+   * `urls`: central's origins (`https://central.example.com`; the API is under `/v1`), several for several instances;
+   * `terminalSecret`: the credential this terminal got at enrolment (keep it out of logs and repos).
+   */
+  central: z
+    .object({
+      urls: z.array(z.string().url()).min(1),
+      terminalSecret: z.string().min(16),
+      /** Pull the change log this often even without a poke. */
+      pullIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000),
+      /** Listen on central's WebSocket for pokes (a blacklist reaches the till within a second). */
+      pokes: z.boolean().default(true),
+    })
+    .strict()
+    .optional(),
   /** `terminal` (a cinema till) or `hq_station` (HQ making cards; its screens come with the management screens). */
   mode: z.enum(['terminal', 'hq_station']).default('terminal'),
 });

@@ -12,6 +12,7 @@ import type { CardCache } from './store/card-cache.ts';
 import type { TerminalCardJournal } from './store/card-journal.ts';
 import type { RedemptionRuleStore } from './store/redemption-rule-store.ts';
 import type { TerminalStore } from './store/terminal-store.ts';
+import type { PluginSync } from './sync/plugin-sync.ts';
 
 export const PluginConfigToken: InjectionToken<PluginConfig> = Symbol.for('cinecard.plugin.PluginConfig');
 export const TerminalStoreToken: InjectionToken<TerminalStore> = Symbol.for('cinecard.plugin.TerminalStore');
@@ -22,3 +23,4 @@ export const RuleStoreToken: InjectionToken<RedemptionRuleStore> = Symbol.for('c
 export const LocalUsersToken: InjectionToken<LocalUsers> = Symbol.for('cinecard.plugin.LocalUsers');
 export const UserSessionToken: InjectionToken<UserSession> = Symbol.for('cinecard.plugin.UserSession');
 export const TranslatorToken: InjectionToken<Translator> = Symbol.for('cinecard.plugin.Translator');
+export const PluginSyncToken: InjectionToken<PluginSync> = Symbol.for('cinecard.plugin.PluginSync');

@@ -4,7 +4,7 @@
  * carried from cinema A to cinema B is the same card. `npm start` and the browser tests use it.
  */
 import { join } from 'node:path';
-import { CardCacheToken, LocalUsersToken, RuleStoreToken } from '../../plugin/tokens.ts';
+import { CardCacheToken, LocalUsersToken } from '../../plugin/tokens.ts';
 import type { PluginHandle } from '../../plugin/activate.ts';
 import type { Logger } from '../../adapters/logger.ts';
 import { CardWallet } from '../server/card-panel.ts';
@@ -36,9 +36,9 @@ export interface DemoOptions {
 }
 
 /**
- * What the terminal needs before its first sale — its users (the till's cashiers mapped onto them),
- * the card types and the cinema's redemption rules. Sync delivers these from central; until the
- * plugin's sync service runs here, the demo puts what it made into the terminal's store itself.
+ * What the terminal needs before its first sale that sync does not bring: its users (the till's
+ * cashiers mapped onto them — a till's own configuration) and the card types' names and prices.
+ * The cinema's redemption rules, the cards and the blacklist come from central by sync.
  */
 async function prepareTerminal(plugin: PluginHandle, terminal: DemoTerminal, chain: DemoChain): Promise<void> {
   const users = plugin.resolve(LocalUsersToken);
@@ -47,8 +47,6 @@ async function prepareTerminal(plugin: PluginHandle, terminal: DemoTerminal, cha
   }
   const cards = plugin.resolve(CardCacheToken);
   for (const t of chain.cardTypes) await cards.putCardType({ code: t.code, cardTypeId: t.cardTypeId, name: t.name, pricePerUseFen: t.pricePerUseFen });
-  const rules = plugin.resolve(RuleStoreToken);
-  if ((await rules.version(terminal.cinemaId)) === undefined) await rules.put(terminal.cinemaId, 1, terminal.rules);
 }
 
 export async function startDemo(options: DemoOptions): Promise<DemoSystem> {
@@ -72,7 +70,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoSystem> {
             dbFile: join(options.dataDir, `terminal-${terminal.stationId}.sqlite`),
             terminal: { terminalId: terminal.terminalId, cinemaId: terminal.cinemaId, cinemaCode: terminal.cinemaCode, terminalNumber: 1, chainId: DEMO_CHAIN_ID },
             userMode: 'host_operator',
-            centralUrl: central.apiUrl,
+            central: { urls: [central.apiUrl.replace(/\/v1\/?$/, '')], terminalSecret: terminal.secret },
           },
           prepare: async (plugin) => {
             await prepareTerminal(plugin, terminal, chain);

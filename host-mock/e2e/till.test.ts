@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startDemo, type DemoSystem } from '../demo/demo-system.ts';
+import { CardCacheToken } from '../../plugin/tokens.ts';
 import { launchChromium, logIn, openTill, shot } from './browser.ts';
 
 const POPUP = '[data-view-id^="cinecard.redeem."]';
@@ -92,7 +93,8 @@ describe('host-mock: the till in Chromium', function () {
     assert.match(await page.innerText('[data-tender=cinecard]'), new RegExp(`${cardNo} · 2 次`));
     assert.equal(await page.innerText('[data-testid=due]'), '¥0.00');
     await shot(page, '08-paid-by-cinecard');
-    assert.match(await page.innerText('[data-testid=sync]'), /待上传 [1-9]/);
+    // The op goes up to central by sync: the light comes back to "online · 0 pending".
+    await page.locator('[data-testid=sync]', { hasText: /已联网 · 待上传 0/ }).waitFor({ timeout: 10_000 });
     await page.click('[data-testid=new-sale]');
     await page.locator('[data-testid=basket-lines] li.empty').waitFor();
   });
@@ -122,6 +124,41 @@ describe('host-mock: the till in Chromium', function () {
     await page.locator(POPUP).waitFor({ state: 'detached' });
     const ops = await demo.tills[0].plugin.store.opsOfCard(cardNo);
     assert.deepEqual(ops.filter((o) => o.kind === 'redeem').map((o) => o.uses), [2]);
+  });
+
+  it('a card blacklisted at cinema A is refused at cinema B within seconds, without a reload', async () => {
+    // Cinema A's manager lists the card.
+    await page.click('[data-testid=logout]');
+    await logIn(page, '1009', '9999');
+    await page.click('[data-testid=menu]');
+    await page.click('[data-menu-id="cinecard.blacklist"]');
+    const screen = page.locator('[data-view-id="cinecard.blacklist"]');
+    await screen.waitFor();
+    await screen.locator('[data-field-id=cardNo]').fill(cardNo);
+    await screen.locator('[data-field-id=reason]').fill('顾客挂失');
+    const pageB = await openTill(browser, demo.tills[1].url);
+    await logIn(pageB, '2001', '1234'); // cinema B's till, open before the change and never reloaded
+    await screen.locator('[data-action=add]').click();
+    const listedAt = Date.now();
+    await screen.getByText(`卡号 ${cardNo} 已列入黑名单`).waitFor();
+    await shot(page, '12-blacklisted-at-A');
+
+    // Central pokes cinema B's till, which pulls the blacklist first.
+    const cardsB = demo.tills[1].plugin.resolve(CardCacheToken);
+    while (!(await cardsB.isBlacklisted(cardNo))) {
+      assert.ok(Date.now() - listedAt < 10_000, 'cinema B learns of it within seconds');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    console.log(`      blacklist reached cinema B's till in ${Date.now() - listedAt} ms`);
+    await pageB.click(`[data-card-no="${cardNo}"]`);
+    const refused = pageB.locator(POPUP).getByText('此卡已列入黑名单，不能消费。');
+    await refused.waitFor();
+    await shot(pageB, '13-refused-at-B');
+    await pageB.click('[data-testid=card-remove]');
+    await pageB.locator(POPUP).waitFor({ state: 'detached' });
+    await pageB.close();
+    assert.ok(demo.tills[1].plugin.store, 'B kept running');
+    assert.deepEqual((await demo.tills[1].plugin.store.opsOfCard(cardNo)).filter((o) => o.kind === 'redeem'), [], 'nothing taken at B');
   });
 
   it('switches the till to English', async () => {

@@ -24,7 +24,7 @@ import { BrowserUi } from './browser-ui.ts';
 import { CardPanel, type CardWallet } from './card-panel.ts';
 import { catalogueFor, type Localized } from './catalogue.ts';
 import { TillSession, type TillCashier } from './till-session.ts';
-import { SyncIndicator, type SyncSource } from './sync-indicator.ts';
+import { pluginSyncSource, SyncIndicator, type SyncSource } from './sync-indicator.ts';
 
 const publicDir = fileURLToPath(new URL('../public/', import.meta.url));
 
@@ -43,7 +43,7 @@ export interface PosOptions {
   readonly reader: { readonly kind: 'panel'; readonly wallet: CardWallet } | { readonly kind: 'pcsc' };
   /** Default: the published DEMO keys (demo cards only). */
   readonly cardKeys?: CardKeys;
-  /** Called once the plugin is active: the host's chance to prepare it (the demo's local users) and start sync. */
+  /** Called once the plugin is active: the host's chance to prepare it (the demo's local users); a sync source replaces the plugin's own. */
   readonly prepare?: (plugin: PluginHandle) => Promise<SyncSource | undefined>;
   readonly clock?: Clock;
   readonly logger?: Logger;
@@ -93,7 +93,7 @@ export async function startPos(options: PosOptions): Promise<RunningPos> {
     { cardReader, cardKeys: options.cardKeys ?? demoCardKeys(), ui, session, sale: basket, clock, logger },
     options.plugin,
   );
-  const sync = new SyncIndicator(plugin, await options.prepare?.(plugin));
+  const sync = new SyncIndicator(plugin, (await options.prepare?.(plugin)) ?? pluginSyncSource(plugin));
 
   const app: FastifyInstance = Fastify({ logger: false });
   await app.register(fastifyStatic, { root: publicDir, index: 'index.html' });

@@ -1,7 +1,7 @@
 /**
- * The till's sync status light. With a sync source (the plugin's sync service, wired by whoever
- * starts the till) it shows online/offline and what is still to upload; without one it shows the
- * terminal's local pending-ops count, polled — the ops wait in the outbox either way.
+ * The till's sync status light: online/offline and what is still to upload, from the plugin's
+ * sync status (`plugin.sync`, see {@link pluginSyncSource}) — the way a vendor's status bar shows
+ * it. A plugin without central shows "local only" and the outbox count.
  */
 import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
 import type { PluginHandle } from '../../plugin/activate.ts';
@@ -20,6 +20,24 @@ export interface SyncSource {
   status(): Promise<Omit<SyncStatus, 'pending'> & { pending?: number }>;
   readonly onChanged?: Event<void>;
   dispose(): Promise<void> | void;
+}
+
+/** The plugin's own sync status as the light reads it. */
+export function pluginSyncSource(plugin: PluginHandle): SyncSource {
+  const changed = new Emitter<void>();
+  const subscription = plugin.sync.onStatus(() => changed.fire());
+  return {
+    async status() {
+      const s = plugin.sync.status;
+      const link = !s.configured ? 'local' : !s.offline && s.lastSuccessAt !== null ? 'online' : 'offline';
+      return { link, lastContact: s.lastSuccessAt, pending: s.pendingOps };
+    },
+    onChanged: changed.event,
+    dispose() {
+      subscription.dispose();
+      changed.dispose();
+    },
+  };
 }
 
 const POLL_MS = 1000;

@@ -20,7 +20,7 @@ const FIELD_CARD_NO = 'cardNo';
 const FIELD_REASON = 'reason';
 
 /** An ISO instant as the cinema's local date and time. */
-function localTime(ctx: ScreenContext, isoTime: string): string {
+export function localTime(ctx: ScreenContext, isoTime: string): string {
   const s = Date.parse(isoTime) / 1000;
   const hm = new Intl.DateTimeFormat('en-GB', { timeZone: ctx.config.timeZone, hour: '2-digit', minute: '2-digit' }).format(new Date(s * 1000));
   return `${ctx.date(s)} ${hm}`;

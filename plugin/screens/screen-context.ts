@@ -27,9 +27,10 @@ import { CardTypeCatalogue, DEFAULT_VALIDITY_DAYS, type CardTypeTerms } from '..
 import type { RedemptionRuleStore } from '../store/redemption-rule-store.ts';
 import type { Op, OpDraft, TerminalStore } from '../store/terminal-store.ts';
 import {
-  CardCacheToken, CardJournalToken, CardProfileToken, LocalUsersToken, PluginConfigToken, RuleStoreToken, TerminalStoreToken, TranslatorToken,
-  UserSessionToken,
+  CardCacheToken, CardJournalToken, CardProfileToken, LocalUsersToken, PluginConfigToken, PluginSyncToken, RuleStoreToken, TerminalStoreToken,
+  TranslatorToken, UserSessionToken,
 } from '../tokens.ts';
+import type { PluginSync } from '../sync/plugin-sync.ts';
 import { requirePermission } from './plugin-screen.ts';
 import { CentralLink, sendChange, type CardChange } from './central-link.ts';
 import { ScreenView, ViewKit, type Notice } from './screen-view.ts';
@@ -75,6 +76,7 @@ export class ScreenContext {
     @inject(UserSessionToken) readonly users: UserSession,
     @inject(ReaderClaim) private readonly claim: ReaderClaim,
     @inject(CentralLink) readonly central: CentralLink,
+    @inject(PluginSyncToken) readonly sync: PluginSync,
   ) {
     this.kit = new ViewKit(i18n);
     this.types = new CardTypeCatalogue(store.db);
@@ -204,11 +206,16 @@ export class ScreenContext {
   }
 
   /**
-   * Tells central about a change already recorded locally (its op also waits in the outbox for
-   * sync, which central keeps as the terminal's record of it). Changes central could not be reached
-   * for are kept, in order, and sent before the next one: see {@link catchUp}.
+   * Tells central about a change already recorded locally. On a till with sync, the op in the
+   * outbox is central's record of it (`spec/sync.md` §2): nothing more to send. Elsewhere (an HQ
+   * station under an operator's login) it goes through the API; changes central could not be
+   * reached for are kept, in order, and sent before the next one: see {@link catchUp}.
    */
   async tell(change: CardChange): Promise<Notice> {
+    if (this.sync.configured) {
+      // A till's op is central's record of the change: sync uploads it now (kicked by the write).
+      return this.sync.status.offline ? { tone: 'info', key: 'screen.queued_offline' } : { tone: 'info', key: 'screen.recorded_syncing' };
+    }
     const left = await this.catchUp();
     if (left > 0) {
       await this.saveBacklog([...(await this.backlog()), change]);

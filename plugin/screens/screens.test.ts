@@ -5,8 +5,8 @@ import { translate } from '../i18n/catalogue.ts';
 import { readImage, NOW_MS, sampleSale } from '../test-support/redemption-harness.ts';
 import { ScreenBench, field, shows, table, zh } from './screen-test-kit.ts';
 
-/** DESIGN §5: who may open each screen (HQ admin: everything). */
-const WHO_MAY: Record<string, readonly Role[]> = {
+/** DESIGN §5: who may open each screen (HQ admin: everything; `anyone`: logged in or not). */
+const WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.card.sell': ['admin', 'manager', 'salesperson'],
   'cinecard.card.renew': ['admin', 'manager', 'salesperson'],
   'cinecard.blacklist': ['admin', 'manager'],
@@ -15,8 +15,9 @@ const WHO_MAY: Record<string, readonly Role[]> = {
   'cinecard.card.history': ['admin', 'manager', 'customer_query'],
   'cinecard.admin.users': ['admin', 'manager'],
   'cinecard.admin.rules': ['admin', 'manager'],
+  'cinecard.sync': 'anyone',
 };
-const HQ_WHO_MAY: Record<string, readonly Role[]> = {
+const HQ_WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.hq.make': ['admin', 'operator'],
   'cinecard.hq.top_up': ['admin', 'operator'],
   'cinecard.hq.change_type': ['admin', 'operator'],
@@ -35,7 +36,7 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
           await bench.as(role);
           for (const [id, may] of Object.entries(table_)) {
             const view = await bench.openMenu(id);
-            const allowed = role !== undefined && may.includes(role);
+            const allowed = may === 'anyone' || (role !== undefined && may.includes(role));
             assert.equal(view.id, allowed ? id : 'cinecard.forbidden', `${id} for ${role ?? 'nobody'}`);
             if (!allowed) assert.ok(shows(view, zh(role ? 'screen.forbidden' : 'redeem.no_user')));
             bench.host.dismiss(view.id);
@@ -49,7 +50,10 @@ describe('management screens: who may use them (DESIGN §5, fake host)', () => {
   }
 
   /** Every role (and nobody) that may not use screen `id`. */
-  const forbidden = (id: string): (Role | undefined)[] => [...roles.filter((r) => !{ ...WHO_MAY, ...HQ_WHO_MAY }[id]!.includes(r)), undefined];
+  const forbidden = (id: string): (Role | undefined)[] => {
+    const may = { ...WHO_MAY, ...HQ_WHO_MAY }[id]!;
+    return may === 'anyone' ? [] : [...roles.filter((r) => !may.includes(r)), undefined];
+  };
   const refusedTo = (role: Role | undefined) => (v: View) => v.id === 'cinecard.forbidden' && shows(v, zh(role ? 'screen.forbidden' : 'redeem.no_user'));
 
   const actions: { id: string; role: Role; card: Parameters<ScreenBench['tapNew']>[0]; mode?: 'hq_station' }[] = [

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
+import { Emitter, type Event } from '../../adapters/lifecycle.ts';
 import { terminalMigrationSource } from './migrations/index.ts';
 import { openTerminalDb, type TerminalDbOptions } from './sqlite.ts';
 
@@ -97,6 +98,10 @@ function fromRow(r: OpRow): Op {
 }
 
 export class TerminalStore {
+  private readonly recorded = new Emitter<void>();
+  /** Fires after a transaction that recorded an op has committed (sync uploads it soon). */
+  readonly onOpRecorded: Event<void> = this.recorded.event;
+
   private constructor(
     readonly db: Knex,
     private readonly now: () => number,
@@ -177,6 +182,8 @@ export class TerminalStore {
       hash: op.hash,
     } satisfies OpRow);
     await trx('outbox').insert({ op_id: op.opId, term_seq: op.termSeq });
+    // Once committed (a rollback fires nothing): the uploader may go now.
+    trx.executionPromise.then(() => this.recorded.fire(), () => {});
     return op;
   }
 
@@ -210,6 +217,7 @@ export class TerminalStore {
   }
 
   async close(): Promise<void> {
+    this.recorded.dispose();
     await this.db.destroy();
   }
 }

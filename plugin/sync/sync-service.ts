@@ -108,7 +108,9 @@ export class SyncService {
 
   /** A local write happened: upload soon (the idle timer would get there anyway). */
   kick(): void {
-    if (this.started && !this.disposed && !this.uploading) this.scheduleUpload(0);
+    if (!this.started || this.disposed) return;
+    void this.refreshStatus().catch(() => {}); // the pending count is right at once, online or not
+    if (!this.uploading) this.scheduleUpload(0);
   }
 
   /** Uploads everything pending and pulls to the head (tests, a "sync now" button). Throws if central is unreachable. */

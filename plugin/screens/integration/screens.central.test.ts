@@ -1,8 +1,8 @@
 /**
  * The screens that talk to central, against a real central (SQLite) started by the harness: HQ
- * batch making registers the batch; a sale at a cinema terminal reaches central at once and leaves
- * nothing queued; a card's history comes from central when online and from local data (labelled)
- * when central cannot be reached.
+ * batch making registers the batch; a sale at a cinema terminal with sync reaches central through
+ * the outbox; a card's history comes from central when online and from local data (labelled) when
+ * the link is cut; a renewal made offline goes up once it heals.
  */
 import assert from 'node:assert/strict';
 import { createCentralClient, type Schemas } from '../../../central/client/index.ts';
@@ -10,8 +10,10 @@ import { TestCentral, ok, type Session } from '../../../central/test-support/har
 import { testDatabases } from '../../../central/test-support/databases.ts';
 import { makeCardImage, readImage, TERMINAL } from '../../test-support/redemption-harness.ts';
 import { CentralLink } from '../central-link.ts';
-import { ScreenContext } from '../screen-context.ts';
-import { ScreenBench, field, table, zh } from '../screen-test-kit.ts';
+import { TcpGate } from '../../../test-support/tcp-gate.ts';
+import { eventually } from '../../sync/integration/terminal-fixture.ts';
+import { CardCacheToken } from '../../tokens.ts';
+import { ScreenBench, field, shows, table, zh } from '../screen-test-kit.ts';
 
 describe('management screens with central (real central on SQLite)', function () {
   this.timeout(60_000);
@@ -33,6 +35,7 @@ describe('management screens with central (real central on SQLite)', function ()
     cinema = await central.createCinema('万达 CBD');
     operator = await central.loginAs('operator');
   });
+  const atCentralCard = async (cardNo: string) => ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo } } }));
   after(async () => {
     for (const b of benches) await b.stop();
     await central?.close();
@@ -73,23 +76,29 @@ describe('management screens with central (real central on SQLite)', function ()
     }
   });
 
-  it('cinema terminal online: a sale reaches central at once through its API; history from central, offline from local data; a change made offline is sent once central is back', async () => {
+  it('cinema terminal with sync: a sale reaches central by sync; history from central, offline from local data; a change made offline goes up once the link is back', async () => {
     assert.equal(made.length, 2, 'needs the HQ batch');
-    const manager = await central.loginAs('manager', { cinemaId: cinema.id });
-    const till = await bench({ as: 'manager', identity: { terminalId: TERMINAL.terminalId, cinemaId: cinema.id }, config: { terminal: { ...TERMINAL, cinemaId: cinema.id } } });
-    const link = till.plugin.resolve(CentralLink);
-    link.connect(manager.client);
+    const enrolled = await central.enrolTerminal(cinema.id, 'Till 1');
+    const gate = await TcpGate.start(Number(new URL(central.url).port));
+    after(() => gate.close());
+    const till = await bench({
+      as: 'manager',
+      identity: { terminalId: enrolled.terminalId, cinemaId: cinema.id },
+      config: { terminal: { ...TERMINAL, terminalId: enrolled.terminalId, cinemaId: cinema.id }, central: { urls: [gate.origin], terminalSecret: enrolled.secret } },
+    });
+    const atCentral = async (cardNo: string) => ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo } } }));
 
     await till.openMenu('cinecard.card.sell');
     await till.fx.insert(made[0]);
     const form = await till.waitForText('cinecard.card.sell', 'screen.expiry');
     till.host.press(form.id, 'confirm');
-    await till.waitForText(form.id, 'screen.sent_to_central');
-    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['activate'], 'the op still goes up with sync, as the terminal’s record of the sale central has');
-    const sold = ok(await manager.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000001' } } }));
-    assert.equal(sold.state, 'active');
-    assert.equal(sold.cinemaId, cinema.id);
-    assert.equal(sold.appliedSeq, (await readImage(await till.fx.snapshot())).record.seq);
+    await till.waitForText(form.id, 'screen.recorded_syncing');
+    const seq = (await readImage(await till.fx.snapshot())).record.seq;
+    await eventually(async () => (await atCentral('880000001')).appliedSeq === seq, 5000, 'the sale at central');
+    const sold = await atCentral('880000001');
+    assert.deepEqual([sold.state, sold.cinemaId], ['active', cinema.id]);
+    await eventually(async () => (await till.plugin.store.pendingCount()) === 0, 5000, 'the outbox emptied');
+    assert.equal(till.plugin.sync.status.offline, false);
     till.host.dismiss(form.id);
     await till.fx.remove();
 
@@ -100,7 +109,9 @@ describe('management screens with central (real central on SQLite)', function ()
     till.host.dismiss(online.id);
     await till.fx.remove();
 
-    link.connect(createCentralClient('http://127.0.0.1:9/v1')); // nothing listens there
+    gate.cut(); // the link to central goes down
+    await assert.rejects(till.plugin.sync.syncNow());
+    assert.equal(till.plugin.sync.status.offline, true, 'the status says offline');
     await till.openMenu('cinecard.card.history');
     await till.fx.reinsert();
     const offline = await till.waitForText('cinecard.card.history', 'screen.history.from_local');
@@ -108,21 +119,32 @@ describe('management screens with central (real central on SQLite)', function ()
     till.host.dismiss(offline.id);
     await till.fx.remove();
 
-    // Offline, a renewal is kept and queued for sync.
+    // Offline, a renewal is written to the card, recorded and queued.
     await till.openMenu('cinecard.card.renew');
     await till.fx.reinsert();
     const renew = await till.waitForText('cinecard.card.renew', 'screen.renew.current', { date: '2027-11-25' });
     till.host.press(renew.id, 'confirm', { expiry: '2028-01-31' });
     await till.waitForText(renew.id, 'screen.queued_offline');
-    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['activate', 'renew']);
+    assert.deepEqual((await till.plugin.store.pendingOps()).map((o) => o.kind), ['renew']);
     sold1 = await till.fx.snapshot();
 
-    // Back online: the renewal central missed is sent through its API (sync alone would park it).
-    link.connect(manager.client);
-    assert.equal(await till.plugin.resolve(ScreenContext).catchUp(), 0, 'nothing left to send');
-    const renewed = ok(await manager.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '880000001' } } }));
+    // The plugin's sync screen says so; with the link back, "sync now" uploads the renewal and
+    // central applies it at its seq.
+    till.host.dismiss(renew.id);
+    await till.fx.remove();
+    const status = await till.openMenu('cinecard.sync');
+    assert.ok(shows(status, zh('screen.sync.offline')) && shows(status, zh('screen.sync.pending', { count: 1 })), 'offline, one record waiting');
+    gate.heal();
+    till.host.press(status.id, 'sync_now');
+    await till.waitForText(status.id, 'screen.sync.done');
+    await till.waitForText(status.id, 'screen.sync.pending', { count: 0 });
+    assert.ok(shows(await till.waitForText(status.id, 'screen.sync.online'), zh('screen.sync.online')));
+    till.host.dismiss(status.id);
+    const renewed = await atCentral('880000001');
     assert.equal(renewed.expiresAt, '2028-01-31T15:59:59.000Z');
     assert.equal(renewed.appliedSeq, (await readImage(sold1)).record.seq);
+    assert.equal(await till.plugin.store.pendingCount(), 0);
+    assert.equal(till.plugin.sync.status.offline, false);
   });
 
   it('HQ station: a top-up is written to the card and recorded at central; a recycled card changes type at central', async () => {
@@ -192,5 +214,34 @@ describe('management screens with central (real central on SQLite)', function ()
     assert.ok(again.children.some((n) => n.type === 'banner' && n.text === zh('screen.make.registered', { count: 1 })));
     assert.equal(ok(await central.admin.client.GET('/v1/cards/{cardNo}', { params: { path: { cardNo: '990000001' } } })).state, 'made');
     assert.equal(await hq.plugin.store.getMeta('hq.unregistered_batches'), '[]');
+  });
+
+  it('a card blacklisted at one cinema’s till is refused at another cinema’s till within seconds, without anyone reloading', async () => {
+    assert.ok(sold1, 'needs the card sold at the first cinema');
+    const otherCinema = await central.createCinema('万达 望京');
+    const tillAt = async (cinemaId: string) => {
+      const enrolled = await central.enrolTerminal(cinemaId);
+      return bench({
+        as: 'manager',
+        identity: { terminalId: enrolled.terminalId, cinemaId },
+        config: { terminal: { ...TERMINAL, terminalId: enrolled.terminalId, cinemaId }, central: { urls: [central.url], terminalSecret: enrolled.secret } },
+      });
+    };
+    const [a, b] = [await tillAt(cinema.id), await tillAt(otherCinema.id)];
+    await eventually(() => a.plugin.sync.status.lastSuccessAt !== null && b.plugin.sync.status.lastSuccessAt !== null, 5000, 'both tills synced once');
+
+    const form = await a.openMenu('cinecard.blacklist');
+    a.host.press(form.id, 'add', { cardNo: '880000001', reason: '顾客挂失' });
+    await a.waitForText(form.id, 'screen.blacklist.added', { cardNo: '880000001', central: zh('screen.recorded_syncing') });
+    const listedAt = Date.now();
+    await eventually(async () => (await atCentralCard('880000001')).blacklistedAt !== null, 5000, 'listed at central');
+    // Till B learns it from central's poke and pull: no reload, no button.
+    await eventually(() => b.plugin.resolve(CardCacheToken).isBlacklisted('880000001'), 5000, 'the blacklist at the other till');
+    const took = Date.now() - listedAt;
+    assert.ok(took < 5000, `reached the other cinema in ${took} ms`);
+
+    await b.fx.insert(sold1);
+    const popup = await b.host.waitForView((v) => shows(v, zh('card.blacklisted')), 5000, 'the refusal at the other till');
+    assert.ok(popup, 'refused as blacklisted');
   });
 });

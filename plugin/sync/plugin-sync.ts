@@ -1,0 +1,109 @@
+/**
+ * Sync as the rest of the plugin sees it (`spec/sync.md` §6). With central configured it owns the
+ * {@link SyncService}: starts it, kicks the uploader after every op the terminal records, and gives
+ * screens a {@link CentralClient} authenticated as this terminal. Without central the terminal
+ * works alone: ops wait in the outbox and the status says so.
+ */
+import { createCentralClient, type CentralClient } from '../../central/client/index.ts';
+import type { Clock } from '../../adapters/clock.ts';
+import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
+import type { Logger } from '../../adapters/logger.ts';
+import type { PluginConfig } from '../config.ts';
+import type { TerminalStore } from '../store/terminal-store.ts';
+import type { SyncStatus } from './sync-contract.ts';
+import { SyncService, TerminalCredentialAuth } from './sync-service.ts';
+
+/** What the host and the screens read: the service's status, plus whether sync is configured at all. */
+export interface PluginSyncStatus extends SyncStatus {
+  /** false: no central configured; the terminal works alone. */
+  readonly configured: boolean;
+}
+
+export class PluginSync implements Disposable {
+  private readonly service: SyncService | undefined;
+  private readonly auth: TerminalCredentialAuth | undefined;
+  private readonly changed = new Emitter<PluginSyncStatus>();
+  private readonly subscriptions: Disposable[] = [];
+  private localPending = 0;
+  /** Fires on every change of {@link status}. */
+  readonly onStatus: Event<PluginSyncStatus> = this.changed.event;
+
+  constructor(
+    private readonly store: TerminalStore,
+    private readonly config: PluginConfig,
+    clock: Clock,
+    logger: Logger,
+  ) {
+    const central = config.central;
+    // An HQ station makes cards under an operator's login (its screens use CentralLink); tills sync.
+    if (central && config.mode === 'terminal') {
+      this.auth = new TerminalCredentialAuth(config.terminal.terminalId, central.terminalSecret, clock);
+      this.service = new SyncService(
+        store,
+        { centralUrls: central.urls, auth: this.auth, pullIntervalMs: central.pullIntervalMs, pokes: central.pokes },
+        clock,
+        logger.child({ part: 'sync' }),
+      );
+      this.subscriptions.push(this.service.onStatus((s) => this.changed.fire({ ...s, configured: true })));
+    }
+    this.subscriptions.push(store.onOpRecorded(() => (this.service ? this.service.kick() : void this.countLocal())));
+  }
+
+  get configured(): boolean {
+    return this.service !== undefined;
+  }
+
+  get status(): PluginSyncStatus {
+    if (this.service) return { ...this.service.status, configured: true };
+    return { configured: false, pendingOps: this.localPending, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
+  }
+
+  start(): void {
+    this.service?.start();
+    if (!this.service) void this.countLocal();
+  }
+
+  /** Uploads what is pending and pulls to central's head now; throws when central cannot be reached. */
+  async syncNow(): Promise<void> {
+    if (!this.service) throw new Error('no central is configured for this terminal');
+    await this.service.syncNow();
+  }
+
+  /**
+   * A client for central's API, authenticated as this terminal (a fresh token when it runs out),
+   * or undefined without central.
+   */
+  centralClient(): CentralClient | undefined {
+    const { auth } = this;
+    const url = this.config.central?.urls[0];
+    if (!auth || !url) return undefined;
+    return createCentralClient(url, {
+      fetch: async (request: Request) => {
+        const authorised = async () => {
+          const r = request.clone();
+          r.headers.set('Authorization', `Bearer ${await auth.token(url)}`);
+          return fetch(r);
+        };
+        const response = await authorised();
+        if (response.status !== 401) return response;
+        auth.invalidate(); // a token central no longer takes (its secret rotated): one more try
+        return authorised();
+      },
+    });
+  }
+
+  async dispose(): Promise<void> {
+    for (const s of this.subscriptions) s.dispose();
+    await this.service?.dispose();
+    this.changed.dispose();
+  }
+
+  private async countLocal(): Promise<void> {
+    try {
+      this.localPending = await this.store.pendingCount();
+      this.changed.fire(this.status);
+    } catch {
+      // the database is closing
+    }
+  }
+}
