@@ -1050,6 +1050,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a report as .xlsx or CSV
+         * @description Any report of this API as a file, streamed as it is written (the redemption detail may be
+         *     millions of rows): `report` names it, the other parameters are its filters. Headers and the
+         *     totals row are in the language of `Accept-Language` (zh-CN or en); times are shown in the
+         *     chain's time zone. `settlement` also needs `settlement.read`; `card-history` needs `cardNo`.
+         *     A cinema-bound principal gets only its cinema.
+         */
+        get: operations["exportReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cinemas/{cinemaId}/reports/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download one cinema's report as .xlsx or CSV
+         * @description As `exportReport`, for the cinema in the path (no settlement).
+         */
+        get: operations["exportCinemaReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/backups": {
         parameters: {
             query?: never;
@@ -1924,6 +1971,16 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The file, as an attachment (`Content-Disposition` names it, in UTF-8 too). */
+        ReportFile: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                "text/csv": string;
+            };
+        };
     };
     parameters: {
         /** @description The cinema's id. */
@@ -1960,6 +2017,11 @@ export interface components {
         /** @description The `nextCursor` of the previous page. */
         ReportCursor: string;
         ReportLimit: number;
+        /** @description Which report. */
+        ReportKind: "redemptions" | "redemption-summary" | "settlement" | "liability" | "recycled" | "card-history";
+        /** @description Which report. */
+        ReportKindLocal: "redemptions" | "redemption-summary" | "liability" | "recycled" | "card-history";
+        ExportFormat: "xlsx" | "csv";
     };
     requestBodies: never;
     headers: never;
@@ -3494,6 +3556,91 @@ export interface operations {
                     "application/json": components["schemas"]["RecycledCards"];
                 };
             };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    exportReport: {
+        parameters: {
+            query: {
+                /** @description Which report. */
+                report: components["parameters"]["ReportKind"];
+                format: components["parameters"]["ExportFormat"];
+                /** @description Comma-separated, in the order wanted — `day`, `cinema`, `cardType`, `consumptionType`, `cashier`. */
+                groupBy?: components["parameters"]["ReportGroupBy"];
+                /** @description Only this cinema (a cinema-bound principal may name only its own). */
+                cinemaId?: components["parameters"]["ReportCinemaFilter"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only ops at or after this time. */
+                since?: components["parameters"]["ReportSince"];
+                /** @description Only ops before this time. */
+                until?: components["parameters"]["ReportUntil"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ReportFile"];
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    exportCinemaReport: {
+        parameters: {
+            query: {
+                /** @description Which report. */
+                report: components["parameters"]["ReportKindLocal"];
+                format: components["parameters"]["ExportFormat"];
+                /** @description Comma-separated, in the order wanted — `day`, `cinema`, `cardType`, `consumptionType`, `cashier`. */
+                groupBy?: components["parameters"]["ReportGroupBy"];
+                /** @description One day in the chain's time zone (not with `from`/`to`). */
+                day?: components["parameters"]["ReportDay"];
+                /** @description First day (chain time zone), inclusive. */
+                from?: components["parameters"]["ReportFrom"];
+                /** @description Last day (chain time zone), inclusive. */
+                to?: components["parameters"]["ReportTo"];
+                /** @description Only ops at or after this time. */
+                since?: components["parameters"]["ReportSince"];
+                /** @description Only ops before this time. */
+                until?: components["parameters"]["ReportUntil"];
+                /** @description Only this card. */
+                cardNo?: components["parameters"]["ReportCardNo"];
+                /** @description Card number range, first (same number of digits as `cardNoTo`). */
+                cardNoFrom?: components["parameters"]["ReportCardNoFrom"];
+                /** @description Card number range, last, inclusive. */
+                cardNoTo?: components["parameters"]["ReportCardNoTo"];
+                /** @description Only redemptions by this cashier (salesperson) as the till recorded them. */
+                cashier?: components["parameters"]["ReportCashier"];
+                consumptionType?: components["parameters"]["ReportConsumptionType"];
+                /** @description Only cards of this type (the type of the card's issue the op belongs to). */
+                cardTypeId?: components["parameters"]["ReportCardTypeId"];
+            };
+            header?: never;
+            path: {
+                /** @description The cinema's id. */
+                cinemaId: components["parameters"]["CinemaId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["ReportFile"];
             "4XX": components["responses"]["Error"];
         };
     };

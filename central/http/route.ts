@@ -3,7 +3,7 @@
  * schemas, its handler's input and its replies are all typed from `paths[path][method]`, so a route
  * that does not do what the spec says does not compile.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { paths } from '../client/schema.ts';
 import type { Permission, Requirement } from '../auth/permissions.ts';
@@ -43,6 +43,11 @@ export interface RequestContext<R extends Requirement> {
   /** The caller; null only on `public` routes called without a token. */
   readonly principal: R extends 'public' ? Principal | null : Principal;
   readonly request: FastifyRequest;
+  /**
+   * For a handler that sends a file itself, streamed (a report export):
+   * `stream((reply) => sendExport(reply, …))`; it then returns its status without a body.
+   */
+  readonly stream: (send: (reply: FastifyReply) => unknown) => void;
   readonly locale: Locale;
 }
 

@@ -99,7 +99,14 @@ function registerRoute(app: FastifyInstance, platform: Platform, route: Route, c
       };
       if (route.cinemaOf && principal) requireCinema(principal, (route.cinemaOf as (i: unknown) => string)(input));
       const handler = route.handler as (i: unknown, ctx: unknown) => Promise<{ status: number; body?: unknown }>;
-      const result = await handler(input, { principal, request, locale: localeOf(request) });
+      let streamed = false;
+      const stream = (send: (r: typeof reply) => unknown) => {
+        streamed = true;
+        send(reply);
+      };
+      const result = await handler(input, { principal, request, stream, locale: localeOf(request) });
+      // A handler that streamed a file (an export) has sent its answer already.
+      if (streamed) return reply;
       reply.code(result.status);
       return result.body === undefined ? reply.send() : result.body;
     },

@@ -33,5 +33,18 @@ export const reportRows: MatrixRow[] = [
     call: (c, t, f) => c.GET('/v1/cinemas/{cinemaId}/reports/redemptions/summary', cinemaPath(f, t)),
   },
   { operationId: 'getCinemaLiability', allowed: localStats, scoped: true, call: (c, t, f) => c.GET('/v1/cinemas/{cinemaId}/reports/liability', cinemaPath(f, t)) },
+  {
+    operationId: 'exportReport',
+    allowed: hqStats,
+    scoped: true,
+    call: (c, t, f) => c.GET('/v1/reports/export', { params: { query: { report: 'liability', format: 'csv', cinemaId: f.cinemas[t].id } }, parseAs: 'text' }),
+  },
+  {
+    operationId: 'exportCinemaReport',
+    allowed: localStats,
+    scoped: true,
+    call: (c, t, f) =>
+      c.GET('/v1/cinemas/{cinemaId}/reports/export', { params: { path: { cinemaId: f.cinemas[t].id }, query: { report: 'recycled', format: 'xlsx' } }, parseAs: 'arrayBuffer' }),
+  },
   { operationId: 'listCinemaRecycledCards', allowed: localStats, scoped: true, call: (c, t, f) => c.GET('/v1/cinemas/{cinemaId}/reports/recycled', cinemaPath(f, t)) },
 ];

@@ -12,11 +12,14 @@
  * T1: 3000 fen per use, T2: 5000. Each card carries 10 uses.
  */
 import assert from 'node:assert/strict';
+import ExcelJS from 'exceljs';
+import { parse } from 'csv-parse/sync';
 import type { CentralClient, Schemas } from '../client/index.ts';
 import type { operations } from '../client/schema.ts';
 import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
 import { makeCardType, redemption } from '../cards/card-fixtures.ts';
 import { aggregateLedger, readRollups, rebuildRollups, rollupTimeZone } from './rollups.ts';
+import { specValidator } from '../test-support/spec-validator.ts';
 
 const D1 = '2025-03-01';
 const D2 = '2025-03-02';
@@ -215,6 +218,75 @@ describeCentral('reports', (central) => {
     assert.deepEqual([cursor.response.status, cursor.error?.code], [400, 'report_cursor_invalid']);
     const zh = await central().client(central().admin.token).GET('/v1/reports/settlement', { params: { query: { day: D1, to: D2 } }, headers: { 'accept-language': 'zh-CN' } });
     assert.match((zh.error as { message: string }).message, /单日/);
+  });
+
+  /** An export over plain HTTP (the typed client parses JSON), checked against the spec. */
+  async function download(token: string, path: string, query: Record<string, string>, locale = 'en'): Promise<{ status: number; type: string | null; disposition: string | null; body: Buffer; code?: string }> {
+    const url = `${central().url}${path}?${new URLSearchParams(query)}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'accept-language': locale } });
+    const body = Buffer.from(await response.arrayBuffer());
+    assert.deepEqual(specValidator.check('GET', new URL(url).pathname, response.status, response.headers.get('content-type'), body.toString('utf8')), []);
+    const code = response.ok ? undefined : (JSON.parse(body.toString('utf8')) as { code: string }).code;
+    return { status: response.status, type: response.headers.get('content-type'), disposition: response.headers.get('content-disposition'), body, ...(code ? { code } : {}) };
+  }
+  const csv = (body: Buffer) => parse(body.toString('utf8'), { bom: true }) as string[][];
+
+  it('exports the redemption detail as CSV, filtered, in time order, with a totals row', async () => {
+    const file = await download(central().admin.token, '/v1/reports/export', { report: 'redemptions', format: 'csv', cinemaId: A.id });
+    assert.equal(file.status, 200);
+    assert.match(file.type!, /^text\/csv/);
+    assert.match(file.disposition!, /redemptions-all\.csv/);
+    const [head, ...rest] = csv(file.body);
+    assert.deepEqual(head!.slice(0, 3), ['Time', 'Card number', 'Seq']);
+    assert.deepEqual(rest.map((r) => r[1]), [c1, c1, c2, '']);
+    assert.deepEqual(rest[0]!.slice(3, 7), ['Cinema A', T1.name, 'ticket', '2']);
+    assert.equal(rest[0]![0], '2025-03-01 10:00:00', 'times on the chain\'s wall clock');
+    const total = rest.at(-1)!;
+    assert.equal(total[0], 'Total');
+    assert.deepEqual([total[head!.indexOf('Uses')], total[head!.indexOf('Amount (yuan)')]], ['6', '185.00']);
+  });
+
+  it('exports settlement as .xlsx with Chinese headers', async () => {
+    const file = await download(central().admin.token, '/v1/reports/export', { report: 'settlement', format: 'xlsx' }, 'zh-CN');
+    assert.equal(file.status, 200);
+    assert.equal(file.type, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(file.body as unknown as ArrayBuffer);
+    const sheet = workbook.worksheets[0]!;
+    const values = (n: number) => (sheet.getRow(n).values as unknown[]).slice(1);
+    let headerRow = 1;
+    while (!values(headerRow).includes('影院') && headerRow < 5) headerRow++;
+    const header = values(headerRow);
+    assert.ok(header.includes('结算金额（元）'), JSON.stringify(header));
+    const settlementColumn = header.indexOf('结算金额（元）');
+    const lines: unknown[][] = [];
+    for (let n = headerRow + 1; n <= sheet.rowCount; n++) lines.push(values(n));
+    const settled = lines.map((l) => l[settlementColumn]);
+    assert.deepEqual(settled.slice(0, -1).map(Number).sort((a, b) => a - b), [30, 180, 500]);
+  });
+
+  it('exports the other reports and a card\'s history; a cinema exports only its own, without settlement', async () => {
+    const admin = central().admin.token;
+    for (const report of ['redemption-summary', 'liability', 'recycled']) {
+      const file = await download(admin, '/v1/reports/export', { report, format: 'csv', groupBy: 'day' });
+      assert.equal(file.status, 200, report);
+    }
+    const summary = csv((await download(admin, '/v1/reports/export', { report: 'redemption-summary', format: 'csv', groupBy: 'day,cashier', day: D1 })).body);
+    assert.deepEqual(summary, [['Day', 'Cashier', 'Redemptions', 'Uses', 'Amount (yuan)'], [D1, 'alice', '1', '2', '80.00'], [D1, 'bob', '1', '1', '15.00'], ['Total', '', '2', '3', '95.00']]);
+    const history = csv((await download(admin, '/v1/reports/export', { report: 'card-history', format: 'csv', cardNo: c1 })).body);
+    assert.deepEqual(history.slice(1, -1).map((r) => [r[1], r[2], r[3], r[5], r[6]]), [['2', 'activate', 'Cinema A', '0', '10'], ['3', 'redeem', 'Cinema A', '2', '8'], ['4', 'redeem', 'Cinema A', '1', '7'], ['5', 'redeem', 'Cinema B', '1', '6']]);
+    const noCard = await download(admin, '/v1/reports/export', { report: 'card-history', format: 'csv' });
+    assert.deepEqual([noCard.status, noCard.code], [400, 'report_needs_card']);
+    const badFilter = await download(admin, '/v1/reports/export', { report: 'redemptions', format: 'csv', day: D1, to: D2 });
+    assert.deepEqual([badFilter.status, badFilter.code], [400, 'report_day_and_range']);
+
+    const local = await central().loginAs('local_statistician', { terminal: tillA });
+    const mine = csv((await download(local.token, `/v1/cinemas/${A.id}/reports/export`, { report: 'redemption-summary', format: 'csv', groupBy: 'cinema' })).body);
+    assert.deepEqual(mine.slice(1), [['Cinema A', '3', '6', '185.00'], ['Total', '3', '6', '185.00']]);
+    const settlement = await download(local.token, `/v1/cinemas/${A.id}/reports/export`, { report: 'settlement', format: 'csv' });
+    assert.deepEqual([settlement.status, settlement.code], [400, 'invalid_request']);
+    const other = await download(local.token, `/v1/cinemas/${B.id}/reports/export`, { report: 'liability', format: 'csv' });
+    assert.deepEqual([other.status, other.code], [403, 'cinema_out_of_scope']);
   });
 
   it('keeps the rollup equal to a recomputation, and recuts the days when the time zone changes', async () => {

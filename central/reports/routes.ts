@@ -6,13 +6,17 @@
  */
 import { z } from 'zod';
 import type { operations } from '../client/schema.ts';
-import { requireCinema, type Principal } from '../auth/principal.ts';
-import { defineRoute } from '../http/route.ts';
+import { requireCinema, requirePermission, type Principal } from '../auth/principal.ts';
+import { CentralError } from '../errors.ts';
+import { defineRoute, type RequestContext } from '../http/route.ts';
 import { id, specSchema, text } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { cardNo, timestamp } from '../cards/routes.ts';
 import { rebuildRollups, rollupTimeZone } from './rollups.ts';
-import { type GroupKey, Statistics } from './statistics.ts';
+import { type GroupKey, type ReportFilter, Statistics } from './statistics.ts';
+import { sendExport } from './export/index.ts';
+import { reportMessages } from './messages.ts';
+import { type ReportKind, reportKinds, reportTable } from './report-tables.ts';
 
 type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
@@ -44,6 +48,11 @@ const noCinema = <T extends object>(fields: T) => {
   return rest as Omit<T, 'cinemaId'>;
 };
 
+const exportFields = {
+  ...pick('groupBy', 'cinemaId', 'day', 'from', 'to', 'since', 'until', 'cardNo', 'cardNoFrom', 'cardNoTo', 'cashier', 'consumptionType', 'cardTypeId'),
+  report: z.enum(reportKinds),
+  format: z.enum(['xlsx', 'csv']),
+};
 const detailFields = pick('cinemaId', 'day', 'from', 'to', 'since', 'until', 'cardNo', 'cardNoFrom', 'cardNoTo', 'cashier', 'consumptionType', 'cardTypeId', 'cursor', 'limit');
 const summaryFields = pick('groupBy', 'cinemaId', 'day', 'from', 'to', 'cardNo', 'cardNoFrom', 'cardNoTo', 'cashier', 'consumptionType', 'cardTypeId');
 const periodFields = pick('cinemaId', 'day', 'from', 'to', 'cardTypeId');
@@ -58,6 +67,10 @@ export const CinemaRedemptionQuery = specSchema<Query<'listCinemaRedemptions'>>(
 export const CinemaSummaryQuery = specSchema<Query<'summarizeCinemaRedemptions'>>()(z.strictObject(noCinema(summaryFields)));
 export const CinemaLiabilityQuery = specSchema<Query<'getCinemaLiability'>>()(z.strictObject(noCinema(liabilityFields)));
 export const CinemaRecycledQuery = specSchema<Query<'listCinemaRecycledCards'>>()(z.strictObject(noCinema(periodFields)));
+export const ExportQuery = specSchema<Query<'exportReport'>>()(z.strictObject(exportFields));
+export const CinemaExportQuery = specSchema<Query<'exportCinemaReport'>>()(
+  z.strictObject({ ...noCinema(exportFields), report: z.enum(reportKinds.filter((k) => k !== 'settlement') as [Exclude<ReportKind, 'settlement'>, ...Exclude<ReportKind, 'settlement'>[]]) }),
+);
 export const CinemaPath = specSchema<{ cinemaId: string }>()(z.strictObject({ cinemaId: id }));
 
 /**
@@ -73,11 +86,21 @@ export function groupByOf(value: string | undefined): GroupKey[] {
   return value === undefined ? [] : (value.split(',') as GroupKey[]);
 }
 
+type ExportInput = ReportFilter & { readonly report: ReportKind; readonly format: 'xlsx' | 'csv'; readonly groupBy?: string | undefined };
+
 export const reportsModule: CentralModule = {
   name: 'reports',
-  routes: ({ db, clock }) => {
+  routes: ({ db, clock, config }) => {
     const stats = new Statistics(db);
     const page = (q: { cursor?: string | undefined; limit?: number | undefined }) => ({ cursor: q.cursor, limit: q.limit ?? 100 });
+    /** Builds the report's table (a bad filter throws here, before any byte is sent) and streams it. */
+    const download = async (principal: Principal, { report, format, groupBy, ...filter }: ExportInput, ctx: Pick<RequestContext<'exports.global'>, 'stream' | 'locale'>) => {
+      if (report === 'settlement') requirePermission(principal, 'settlement.read');
+      if (report === 'card-history' && filter.cardNo === undefined) throw new CentralError(reportMessages.report_needs_card);
+      const table = await reportTable(stats, { kind: report, filter, groupBy: groupByOf(groupBy), locale: ctx.locale, now: clock.now() });
+      ctx.stream((reply) => sendExport(reply, table, { format, locale: ctx.locale, timeZone: config.reports.timeZone }));
+      return { status: 200 as const };
+    };
     return [
       defineRoute({
         path: '/v1/reports/redemptions',
@@ -128,6 +151,22 @@ export const reportsModule: CentralModule = {
           status: 200,
           body: await stats.recycled({ ...query, cinemaId: scopedCinema(principal, query.cinemaId) }),
         }),
+      }),
+      defineRoute({
+        path: '/v1/reports/export',
+        method: 'get',
+        permission: 'exports.global',
+        query: ExportQuery,
+        handler: async ({ query }, { principal, stream, locale }) => download(principal, { ...query, cinemaId: scopedCinema(principal, query.cinemaId) }, { stream, locale }),
+      }),
+      defineRoute({
+        path: '/v1/cinemas/{cinemaId}/reports/export',
+        method: 'get',
+        permission: 'exports.local',
+        params: CinemaPath,
+        query: CinemaExportQuery,
+        cinemaOf: ({ params }) => params.cinemaId,
+        handler: async ({ params, query }, { principal, stream, locale }) => download(principal, { ...query, cinemaId: params.cinemaId }, { stream, locale }),
       }),
       defineRoute({
         path: '/v1/cinemas/{cinemaId}/reports/redemptions',
