@@ -134,10 +134,12 @@ program
   .argument('<backup>', 'a backup id (from the backup directory, or off-site), or the path of its file or manifest')
   .option('--overwrite <database>', 'confirm: the name of the database to overwrite (PostgreSQL: its name; SQLite: central.sqlite)')
   .option('--check', 'only check the backup (checksum and a trial restore into a scratch database); change nothing')
-  .action((reference: string, options: { overwrite?: string; check?: boolean }) =>
-    withPlatform(async ({ config: cfg, db }) => {
+  .option('--no-safety-copy', 'do not save the current database before overwriting it (when it is unreadable)')
+  .action((reference: string, options: { overwrite?: string; check?: boolean; safetyCopy: boolean }) =>
+    withPlatform(async ({ config: cfg, db, clock }) => {
       const engine = backupEngine(cfg);
-      const located = await locateBackup(reference, backupDirectory(cfg), offsiteTarget(cfg));
+      const directory = backupDirectory(cfg);
+      const located = await locateBackup(reference, directory, offsiteTarget(cfg));
       if (options.check) {
         await checkBackup(located, engine);
         const trial = await engine.inspect(located.file);
@@ -146,7 +148,24 @@ program
         console.log(`Backup ${located.manifest.id} is intact and restores cleanly (${totalRows(located.manifest)} rows).`);
         return;
       }
-      const restored = await restoreBackup(located, engine, db, { overwrite: options.overwrite });
+      // The database being replaced is saved under a name retention and the list leave alone.
+      const safetyCopy = directory.file(`pre-restore-${clock.now().toISOString().replace(/[-:.]/g, '')}.${engine.extension}`);
+      const beforeOverwrite = async () => {
+        await directory.ensure();
+        try {
+          await engine.dump(safetyCopy);
+        } catch (error) {
+          throw new UsageError(
+            `Could not save the current database before overwriting it (${(error as Error).message}); nothing was changed. ` +
+              'If it is unreadable anyway, run the restore again with --no-safety-copy.',
+          );
+        }
+        console.log(`Saved the current database as ${safetyCopy}.`);
+      };
+      const restored = await restoreBackup(located, engine, db, {
+        overwrite: options.overwrite,
+        beforeOverwrite: options.safetyCopy ? beforeOverwrite : undefined,
+      });
       const pending = await pendingMigrations(db);
       console.log(
         `Restored ${located.manifest.id} (made ${located.manifest.startedAt}) into ${engine.databaseName}: ${totalRows(restored)} rows in ${Object.keys(restored.tables).length} tables, as the manifest says.` +

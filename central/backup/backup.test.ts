@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import type { Schemas } from '../client/index.ts';
@@ -186,31 +186,51 @@ describeCentral(
       }
     });
 
-    if (database.name === 'sqlite') {
-      it('the restore command refuses a damaged backup with a clear message', async function () {
-        this.timeout(60_000);
-        const { config } = central().platform;
-        const copy = mkdtempSync(join(tmpdir(), 'cinecard-damaged-'));
-        try {
-          cpSync(backupDirectory(config).path, copy, { recursive: true });
-          const file = join(copy, `${backup.id}.sqlite`);
-          const bytes = readFileSync(file);
-          bytes[100]! ^= 0x01;
-          writeFileSync(file, bytes);
-          const run = promisify(execFile);
-          const result = await run(process.execPath, ['--import=tsx', 'central/main.ts', 'restore', file, '--overwrite', 'central.sqlite'], {
-            env: { ...process.env, CINECARD_DATA_DIR: config.dataDir, CINECARD_JWT_SECRET: 'x'.repeat(32) },
-          }).then(
-            () => ({ code: 0, stderr: '' }),
-            (error: { code: number; stderr: string }) => error,
-          );
-          assert.equal(result.code, 1);
-          assert.match(result.stderr, /is damaged: the SHA-256 of .* is [0-9a-f]{64}, its manifest says [0-9a-f]{64}\. It is not restored\./);
-        } finally {
-          rmSync(copy, { recursive: true, force: true });
-        }
-      });
+    /** Runs `central/main.ts` with this suite's configuration; resolves with its exit code and output. */
+    async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      const { config } = central().platform;
+      const file = join(mkdtempSync(join(tmpdir(), 'cinecard-cli-')), 'config.json');
+      writeFileSync(file, JSON.stringify({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, jwtSecret: config.jwtSecret, backup: config.backup }));
+      try {
+        const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import=tsx', 'central/main.ts', '--config', file, ...args]);
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const e = error as { code: number; stdout: string; stderr: string };
+        return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+      } finally {
+        rmSync(dirname(file), { recursive: true, force: true });
+      }
     }
+
+    it('the restore command refuses a damaged backup with a clear message, and restores a sound one after saving the current database', async function () {
+      this.timeout(120_000);
+      const { config } = central().platform;
+      const engine = backupEngine(config);
+      const copy = mkdtempSync(join(tmpdir(), 'cinecard-damaged-'));
+      try {
+        cpSync(backupDirectory(config).path, copy, { recursive: true });
+        const file = join(copy, `${backup.id}.${engine.extension}`);
+        const bytes = readFileSync(file);
+        bytes[100]! ^= 0x01;
+        writeFileSync(file, bytes);
+        const damaged = await cli(['restore', file, '--overwrite', engine.databaseName]);
+        assert.equal(damaged.code, 1);
+        assert.match(damaged.stderr, /is damaged: the SHA-256 of .* is [0-9a-f]{64}, its manifest says [0-9a-f]{64}\. It is not restored\./);
+      } finally {
+        rmSync(copy, { recursive: true, force: true });
+      }
+      const unconfirmed = await cli(['restore', backup.id]);
+      assert.equal(unconfirmed.code, 1);
+      assert.match(unconfirmed.stderr, new RegExp(`run the restore again with --overwrite ${engine.databaseName}`));
+      const restored = await cli(['restore', backup.id, '--overwrite', engine.databaseName]);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.match(restored.stdout, /Saved the current database as .*pre-restore-/);
+      assert.match(restored.stdout, new RegExp(`Restored ${backup.id} .* as the manifest says`));
+      const saved = readdirSync(backupDirectory(config).path).filter((f) => f.startsWith('pre-restore-'));
+      assert.equal(saved.length, 1);
+      // Not a backup: the list and retention leave it alone.
+      assert.ok(!ok(await central().admin.client.GET('/v1/backups')).items.some((b) => b.id.startsWith('pre-restore')));
+    });
 
     it('is consistent while terminals keep uploading (the copy is one snapshot, and verifies)', async function () {
       this.timeout(120_000);

@@ -6,7 +6,8 @@
  *   3. refuse unless the operator confirmed with the database's name (`--overwrite <name>`);
  *   4. restore it into a scratch database first and check it against the manifest — a backup that
  *      does not restore cleanly never touches the live database;
- *   5. replace the live database's contents (all or nothing), then count its rows again.
+ *   5. (the CLI: save the current database beside the backups, in case the wrong backup was picked;)
+ *   6. replace the live database's contents (all or nothing), then count its rows again.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -61,6 +62,11 @@ export async function checkBackup(located: LocatedBackup, engine: BackupEngine):
 export interface RestoreOptions {
   /** Must equal the engine's database name: the operator's confirmation. */
   readonly overwrite?: string | undefined;
+  /**
+   * Runs after the trial restore passed, just before the live database is overwritten (the CLI
+   * saves the current database there); throwing stops the restore.
+   */
+  readonly beforeOverwrite?: (() => Promise<void>) | undefined;
 }
 
 /** Restores a located, checked backup into the live database; returns what the live database then holds. */
@@ -78,6 +84,7 @@ export async function restoreBackup(
   const trial = await engine.inspect(file);
   const trialProblem = trial.problems.join('; ') || contentsDifference(manifest, trial);
   if (trialProblem) throw new CentralError(backupMessages.backup_verification_failed, { backup: manifest.id, detail: trialProblem });
+  await options.beforeOverwrite?.();
   await engine.restoreLive(file);
   const dialect = dialectOf(live);
   const restored = await readContents(async (sql) => {
