@@ -82,7 +82,18 @@ async function request(path, { method = 'GET', body, retry = true } = {}) {
 
 const getJson = async (path, query = {}) => (await request(`${path}?${new URLSearchParams(query)}`)).json();
 
-async function refresh() {
+// One refresh at a time: requests refused together share it, since a refresh token works once and
+// presenting a spent one ends the whole session.
+let refreshing;
+
+function refresh() {
+  refreshing ??= renewToken().finally(() => {
+    refreshing = undefined;
+  });
+  return refreshing;
+}
+
+async function renewToken() {
   try {
     const response = await fetch('/v1/auth/refresh', {
       method: 'POST',
