@@ -6,9 +6,10 @@
  * own suites cover both databases.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ExcelJS from 'exceljs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Schemas } from '../../client/index.ts';
 import { makeCardType, redemption } from '../../cards/card-fixtures.ts';
@@ -61,7 +62,7 @@ describe('HQ console in Chromium [sqlite]', function () {
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, locale: 'zh-CN' });
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 }, locale: 'zh-CN', acceptDownloads: true });
     page.on('console', (message) => {
       if (message.type() === 'error') problems.push(message.text());
     });
@@ -166,6 +167,45 @@ describe('HQ console in Chromium [sqlite]', function () {
     assert.equal(rows, 1);
   });
 
+  it('exports the settlement as .xlsx and CSV, and the redemption detail, through the reports API', async () => {
+    const save = async (testId: string) => {
+      const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid=${testId}]`)]);
+      const file = join(screenshots, '..', 'downloads', download.suggestedFilename());
+      mkdirSync(dirname(file), { recursive: true });
+      await download.saveAs(file);
+      return { name: download.suggestedFilename(), file };
+    };
+    await showPeriod('2026-03-01', '2026-03-03');
+    const xlsx = await save('export-settlement-xlsx');
+    assert.match(xlsx.name, /\.xlsx$/);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.readFile(xlsx.file);
+    const sheet = workbook.worksheets[0]!;
+    const rows: unknown[][] = [];
+    sheet.eachRow((row) => rows.push((row.values as unknown[]).slice(1)));
+    const header = rows[0]!.map(String);
+    assert.ok(header.includes('影院'), `Chinese headers: ${header.join(', ')}`);
+    const cinemaColumn = header.indexOf('影院');
+    assert.deepEqual(rows.slice(1, -1).map((r) => r[cinemaColumn]).sort(), ['上海徐汇店', '北京朝阳店'].sort());
+    // The totals row carries the settlement total in yuan (¥430), as the page's table does.
+    const totals = rows.at(-1)!.map((v) => (v && typeof v === 'object' && 'result' in v ? (v as { result: unknown }).result : v));
+    assert.ok(totals.includes(430), `totals row: ${JSON.stringify(totals)}`);
+
+    const csv = await save('export-settlement-csv');
+    assert.match(csv.name, /\.csv$/);
+    const text = readFileSync(csv.file, 'utf8');
+    assert.ok(text.startsWith('\ufeff'), 'UTF-8 BOM');
+    assert.match(text, /北京朝阳店/);
+    assert.match(text, /430\.00/);
+
+    const detail = await save('export-redemptions-xlsx');
+    const detailBook = new ExcelJS.Workbook();
+    await detailBook.xlsx.readFile(detail.file);
+    // Five redemptions, a header row, perhaps a totals row.
+    assert.ok([6, 7].includes(detailBook.worksheets[0]!.rowCount), `rows: ${detailBook.worksheets[0]!.rowCount}`);
+    assert.match((await page.textContent('[data-testid=status]')) ?? '', /已导出/);
+  });
+
   it('switches to English', async () => {
     await page.selectOption('[data-testid=locale]', 'en');
     await page.waitForFunction(() => document.documentElement.lang === 'en');
@@ -175,6 +215,27 @@ describe('HQ console in Chromium [sqlite]', function () {
     assert.equal(await page.textContent('[data-testid=settlement] tfoot td'), 'Total');
     assert.match((await page.textContent('[data-figure=amount]')) ?? '', /370\.00/);
     await shot('console-en');
+  });
+
+  it('renews a refused access token with the refresh token, once', async () => {
+    await page.evaluate(() => {
+      const auth = JSON.parse(sessionStorage.getItem('cinecard.console.auth')!) as { accessToken: string };
+      sessionStorage.setItem('cinecard.console.auth', JSON.stringify({ ...auth, accessToken: 'no-longer-valid' }));
+    });
+    await page.reload();
+    await page.waitForSelector('body[data-loaded]');
+    assert.ok(await page.isVisible('#console'));
+    const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('cinecard.console.auth')!) as { accessToken: string });
+    assert.notEqual(stored.accessToken, 'no-longer-valid');
+  });
+
+  it('logs out, and stays logged out after a reload', async () => {
+    await page.click('#logout');
+    await page.waitForSelector('#login:not([hidden])');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cinecard.console.auth')), null);
+    await page.reload();
+    await page.waitForSelector('#login:not([hidden])');
+    assert.ok(!(await page.isVisible('#console')));
   });
 
   it('broke no content-security rule and threw nothing', () => {
