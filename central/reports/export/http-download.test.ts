@@ -31,6 +31,11 @@ describe('report export over HTTP', () => {
     }
   }
 
+  /** Rows whose `n`-th has a fraction of a fen: the export fails long after the file started. */
+  function* badAt(n: number): Generator<ReportRow> {
+    for (let i = 1; i <= n; i++) yield { cinema: `影院 ${i}`, amount: i === n ? 1.5 : i };
+  }
+
   before(async () => {
     app = Fastify();
     app.get<{ Params: { format: ExportFormat } }>('/small.:format', async (request, reply) =>
@@ -41,6 +46,9 @@ describe('report export over HTTP', () => {
       }),
     );
     app.get('/endless.xlsx', async (_request, reply) => sendExport(reply, table(endless()), { format: 'xlsx', locale: 'en' }));
+    app.get<{ Params: { format: ExportFormat } }>('/bad-row.:format', async (request, reply) =>
+      sendExport(reply, table(badAt(20_000)), { format: request.params.format, locale: 'en' }),
+    );
     app.get('/broken.csv', async (_request, reply) => sendExport(reply, { ...table([]), columns: [] }, { format: 'csv', locale: 'en' }));
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
@@ -85,6 +93,14 @@ describe('report export over HTTP', () => {
     assert.ok(atStop > 0);
     assert.equal(produced, atStop, 'no rows read after the client left');
   });
+
+  for (const format of ['xlsx', 'csv'] as const) {
+    it(`cuts the response when a ${format} export fails midway, so no client keeps a short file`, async () => {
+      const response = await fetch(`${url}/bad-row.${format}`);
+      assert.equal(response.status, 200, 'the file had started');
+      await assert.rejects(response.arrayBuffer());
+    });
+  }
 
   it('answers an error, not a file, for a table that cannot be exported', async () => {
     const response = await fetch(`${url}/broken.csv`);
