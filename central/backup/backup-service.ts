@@ -113,8 +113,13 @@ export class BackupService {
     let releaseFile: (() => Promise<void>) | undefined;
     let releaseInstance: (() => Promise<void>) | undefined;
     try {
-      await directory.ensure();
-      releaseFile = await this.lockFile();
+      try {
+        await directory.ensure();
+        releaseFile = await this.lockFile();
+      } catch (error) {
+        if (error instanceof CentralError) throw error;
+        throw new CentralError(backupMessages.backup_directory_unusable, { path: directory.path, reason: message(error) }, undefined, { cause: error });
+      }
       const instanceLock = await engine.exclusive();
       if (!instanceLock) throw new CentralError(backupMessages.backup_in_progress, { running: 'another central instance' });
       releaseInstance = instanceLock;

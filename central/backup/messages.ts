@@ -47,6 +47,11 @@ export const backupMessages = defineMessages({
     en: '{tool} failed (exit {status}): {detail}',
     'zh-CN': '{tool} 执行失败（退出码 {status}）：{detail}',
   },
+  backup_directory_unusable: {
+    type: 'unavailable',
+    en: 'The backup directory {path} cannot be used: {reason}. Check backup.directory and its permissions.',
+    'zh-CN': '无法使用备份目录 {path}：{reason}。请检查 backup.directory 及其权限。',
+  },
   backup_locked: {
     type: 'conflict',
     en: 'Another process holds the backup lock {lock} (process {pid}); wait for its backup to finish.',

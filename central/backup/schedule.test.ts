@@ -3,10 +3,11 @@
  * SQLite database and real backups (made, checksummed, copied off-site, verified).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
+import type { CentralError } from '../errors.ts';
 import { createLogger } from '../logging.ts';
 import { createDatabase } from '../store/database.ts';
 import { migrateToLatest } from '../store/migration-source.ts';
@@ -176,6 +177,25 @@ describe('backup schedule and retention [sqlite]', function () {
     assert.deepEqual((await backups.list()).items.map((b) => b.id), [made[4]]);
     assert.deepEqual(await offsite.list(), [made[4]]);
     assert.equal((await backups.list()).lastVerified?.id, made[4]);
+  });
+
+  it('says which backup directory cannot be used, and why', async () => {
+    const blocker = join(dir, 'not-a-directory');
+    writeFileSync(blocker, 'a file where the directory should be');
+    const backups = new BackupService({
+      engine: new SqliteEngine(join(dir, 'data')),
+      directory: new BackupDirectory(join(blocker, 'backups')),
+      clock,
+      log,
+      retention: { keepCount: 1, keepDays: 1 },
+      version: 'test',
+    });
+    await assert.rejects(backups.run('cli'), (e: CentralError) => {
+      assert.equal(e.code, 'backup_directory_unusable');
+      assert.match(e.message, /not-a-directory\/backups cannot be used: .*ENOTDIR/);
+      return true;
+    });
+    assert.equal(backups.running, undefined, 'a refused start leaves nothing running');
   });
 
   it('shows a backup left running by a process that died as failed (interrupted)', async () => {
