@@ -124,6 +124,9 @@ describe('HQ console in Chromium [sqlite]', function () {
     assert.equal(await figure('uses'), '11');
     assert.equal(await figure('amount'), '¥370.00');
     assert.equal(await figure('settlement'), '¥430.00');
+    // Still on the cards now: 7 + 7 uses of ¥30 and 5 of ¥50.
+    assert.equal(await figure('outstandingUses'), '19');
+    assert.equal(await figure('outstandingValue'), '¥670.00');
 
     // The chart: one stacked dataset per cinema, redemptions per day.
     const drawn = await page.evaluate(() => {

@@ -204,11 +204,12 @@ async function load() {
   setStatus(t('loading'));
   const canSettle = auth.permissions.includes('settlement.read');
   try {
-    const [byDayCinema, settlement] = await Promise.all([
+    const [byDayCinema, settlement, liability] = await Promise.all([
       getJson('/v1/reports/redemptions/summary', { groupBy: 'day,cinema', from, to }),
       canSettle ? getJson('/v1/reports/settlement', { from, to }) : Promise.resolve(undefined),
+      getJson('/v1/reports/liability'),
     ]);
-    showFigures(byDayCinema.totals, settlement?.totals);
+    showFigures(byDayCinema.totals, settlement?.totals, liability.totals);
     showChart(byDayCinema.rows, daysOf(from, to));
     if (settlement) showSettlement(settlement);
     setStatus(t('loaded', { time: new Date().toLocaleTimeString(locale) }));
@@ -218,7 +219,7 @@ async function load() {
   }
 }
 
-function showFigures(totals, settlementTotals) {
+function showFigures(totals, settlementTotals, liabilityTotals) {
   const figure = (name, text) => {
     $(`[data-figure="${name}"]`).textContent = text;
   };
@@ -230,6 +231,8 @@ function showFigures(totals, settlementTotals) {
     figure('settlement', yuan(settlementTotals.settlementFen));
     figure('net', yuan(settlementTotals.netFen));
   }
+  figure('outstandingUses', integer().format(liabilityTotals.remainingUses));
+  figure('outstandingValue', yuan(liabilityTotals.valueFen));
 }
 
 function showChart(rows, days) {
