@@ -140,6 +140,22 @@ export interface HostUi {
   close(viewId: string): void;
   /** Adds an entry to the host's menu until disposed. */
   registerMenuEntry(entry: MenuEntry): Disposable;
+  /**
+   * Optional: hands the cashier a file the plugin made (a report export), for the host to save or
+   * download in its own way. Resolves once the host has taken the file (not when the cashier has
+   * saved it); rejects when it could not. A host without it offers no file: the plugin then shows
+   * no export actions.
+   */
+  offerFile?(file: OfferedFile): Promise<void>;
+}
+
+/** A file the plugin hands to the host ({@link HostUi.offerFile}). */
+export interface OfferedFile {
+  /** A file name to suggest, with its extension (e.g. `统计-2026-11-25.xlsx`). */
+  readonly name: string;
+  /** Its media type, e.g. `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` or `text/csv`. */
+  readonly mimeType: string;
+  readonly data: Uint8Array;
 }
 
 export const HostUi: InjectionToken<HostUi> = Symbol.for('cinecard.HostUi');

@@ -2,10 +2,12 @@
  * A recording fake of the host (after Shopify POS UI extensions' typed partial host): it records
  * every view opened, updated and closed, lets a test press buttons and fill fields, and plays the
  * session and the sale. Views are validated with the contract's zod schema, as a real host would.
+ * It takes the files the plugin offers (`offerFile`, optional in the contract) and keeps them, unless
+ * made without that capability.
  */
 import type { CardTender, HostSale, Sale, TenderOutcome } from '../../adapters/host-sale.ts';
 import type { HostOperator, HostSession, Locale } from '../../adapters/host-session.ts';
-import { parseView, type HostUi, type MenuEntry, type View, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
+import { parseView, type HostUi, type MenuEntry, type OfferedFile, type View, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
 import { Emitter, toDisposable, type Disposable } from '../../adapters/lifecycle.ts';
 
 export interface UiEvent {
@@ -42,6 +44,8 @@ export class FakeHost {
   readonly events: UiEvent[] = [];
   readonly menu = new Map<string, MenuEntry>();
   readonly tenders: CardTender[] = [];
+  /** The files the plugin offered, in order. */
+  readonly offeredFiles: OfferedFile[] = [];
   /** What `applyTender` answers. */
   tenderOutcome: TenderOutcome = { accepted: true };
   private readonly open = new Map<string, OpenView>();
@@ -54,7 +58,9 @@ export class FakeHost {
   private readonly saleChanged = new Emitter<Sale | undefined>();
   nowMs: number;
 
-  constructor(options: { operator?: HostOperator; locale?: Locale; nowMs?: number; sale?: Sale } = {}) {
+  /** `offerFile: false`: a host without the optional file capability. */
+  constructor(options: { operator?: HostOperator; locale?: Locale; nowMs?: number; sale?: Sale; offerFile?: boolean } = {}) {
+    if (options.offerFile === false) delete this.ui.offerFile;
     this.op = options.operator;
     this.loc = options.locale ?? 'zh-CN';
     this.nowMs = options.nowMs ?? Date.UTC(2026, 10, 25, 6, 0, 0);
@@ -83,6 +89,10 @@ export class FakeHost {
     registerMenuEntry: (entry): Disposable => {
       this.menu.set(entry.id, entry);
       return toDisposable(() => this.menu.delete(entry.id));
+    },
+    offerFile: async (file) => {
+      this.offeredFiles.push({ name: file.name, mimeType: file.mimeType, data: Uint8Array.from(file.data) });
+      for (const w of [...this.waiters]) w();
     },
   };
 
