@@ -8,6 +8,7 @@ import { ReissueCardScreen, RenewCardScreen, SellCardScreen, TopUpCardScreen } f
 import { ChangeCardTypeScreen, MakeCardsScreen } from './hq-screens.ts';
 import { BlacklistScreen, CardHistoryScreen, RecycleListScreen } from './list-screens.ts';
 import type { PluginScreen } from './plugin-screen.ts';
+import { StatsScreen } from './stats-screen.ts';
 import { SyncStatusScreen } from './sync-screen.ts';
 
 export type ScreenClass = new (...args: never[]) => PluginScreen;
@@ -26,6 +27,7 @@ export const screenClasses: readonly ScreenClass[] = [
   TopUpCardScreen,
   ChangeCardTypeScreen,
   SyncStatusScreen,
+  StatsScreen,
 ];
 
 export * from './plugin-screen.ts';

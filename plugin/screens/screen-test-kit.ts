@@ -28,7 +28,8 @@ export class ScreenBench {
   plugin!: PluginHandle;
   private next = 300_000_001n;
 
-  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role; identity?: TerminalIdentity } = {}): Promise<this> {
+  /** `offerFile: false`: the host lacks the optional file capability (`HostUi.offerFile`). */
+  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role; identity?: TerminalIdentity; offerFile?: boolean } = {}): Promise<this> {
     this.fx = await inProcessFixture();
     const dbFile = join(this.dir, 'terminal.sqlite');
     await seedTerminalDb(dbFile, { users: usersByRole, ...options.seed });
@@ -38,7 +39,7 @@ export class ScreenBench {
       await store.setIdentity(options.identity).finally(() => store.close());
     }
     const role = options.as ?? 'manager';
-    const host = new FakeHost({ operator: { id: `op-${role}`, name: role }, nowMs: NOW_MS });
+    const host = new FakeHost({ operator: { id: `op-${role}`, name: role }, nowMs: NOW_MS, ...(options.offerFile === false && { offerFile: false }) });
     ({ host: this.host, plugin: this.plugin } = await startPlugin(this.fx, dbFile, { host, ...(options.config && { config: options.config }) }));
     return this;
   }

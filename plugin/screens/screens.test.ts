@@ -16,6 +16,7 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.admin.users': ['admin', 'manager'],
   'cinecard.admin.rules': ['admin', 'manager'],
   'cinecard.sync': 'anyone',
+  'cinecard.stats': ['admin', 'manager', 'local_statistician'],
 };
 const HQ_WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.hq.make': ['admin', 'operator'],
