@@ -158,6 +158,19 @@ describe('report export: xlsx', () => {
     ]);
   });
 
+  it('sizes columns to the header and the first rows (Chinese counted double), within a limit', async () => {
+    const rows = [
+      { cinema: '北京朝阳大悦城店', day: null, at: null, uses: 1, amount: 123_456_789 },
+      { cinema: 'x'.repeat(500), day: null, at: null, uses: 1, amount: 1 },
+    ];
+    const sheet = await xlsxOf(table(rows.slice(0, 1)));
+    assert.equal(sheet.getColumn(1).width, 18, '8 Chinese characters + 2');
+    assert.ok(sheet.getColumn(5).width! >= '1,234,567.89'.length, `amount width ${sheet.getColumn(5).width}`);
+    assert.equal(sheet.getColumn(3).width, 20, 'datetime');
+    assert.equal((await xlsxOf(table(rows))).getColumn(1).width, 60);
+    assert.equal(sheet.getRow(1).font?.bold, true);
+  });
+
   it('truncates and cleans the sheet name Excel would refuse', async () => {
     const sheet = await xlsxOf(table([], { name: 'redemptions/2026:11 [all cinemas] and more' }));
     assert.equal(sheet.name, 'redemptions_2026_11 _all cinema');

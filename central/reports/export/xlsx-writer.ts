@@ -33,7 +33,10 @@ export const numberFormats: Readonly<Record<ColumnType, string | undefined>> = {
   datetime: 'yyyy-mm-dd hh:mm:ss',
 };
 
-const minimumWidths: Readonly<Record<ColumnType, number>> = { text: 14, integer: 10, money_fen: 14, date: 12, datetime: 20 };
+const minimumWidths: Readonly<Record<ColumnType, number>> = { text: 10, integer: 8, money_fen: 12, date: 12, datetime: 20 };
+const maximumWidth = 60;
+/** Rows measured for the column widths. */
+const measuredRows = 200;
 
 /** Bytes allowed to wait between the sheet and the output before the writer stops reading rows. */
 const pendingLimit = 4 * 1024 * 1024;
@@ -103,14 +106,27 @@ export async function writeXlsx(table: ReportTable, out: Writable, options: Expo
   workbook.title = table.title[options.locale];
   try {
     const sheet = workbook.addWorksheet(sheetName(table.name), { views: [{ state: 'frozen', ySplit: 1 }] });
-    sheet.columns = table.columns.map((column) => ({
-      key: column.key,
-      width: Math.max(minimumWidths[column.type], displayWidth(column.header[options.locale]) + 2),
-      style: { numFmt: numberFormats[column.type] },
-    }));
+    sheet.columns = table.columns.map((column) => ({ key: column.key, style: { numFmt: numberFormats[column.type] } }));
     const header = sheet.addRow(table.columns.map((c) => c.header[options.locale]));
     header.font = { bold: true };
-    header.commit();
+    // Widths fit the header and the first rows. exceljs writes them with the first committed row,
+    // so the first rows wait uncommitted until they are measured.
+    const widths = table.columns.map((column) => Math.max(minimumWidths[column.type], displayWidth(column.header[options.locale]) + 2));
+    let measuring = 0;
+    const measure = (cells: readonly Cell[]) => {
+      cells.forEach((cell, i) => {
+        if (typeof cell === 'string') widths[i] = Math.max(widths[i]!, displayWidth(cell) + 2);
+        else if (typeof cell === 'number') widths[i] = Math.max(widths[i]!, Math.ceil((String(Math.trunc(Math.abs(cell))).length * 4) / 3) + 5);
+      });
+    };
+    const settleWidths = () => {
+      if (measuring < 0) return;
+      measuring = -1;
+      widths.forEach((width, i) => {
+        sheet.getColumn(i + 1).width = Math.min(width, maximumWidth);
+      });
+      header.commit();
+    };
 
     const stream = (sheet as unknown as { stream: SheetStream }).stream;
     const pending = () => {
@@ -139,10 +155,16 @@ export async function writeXlsx(table: ReportTable, out: Writable, options: Expo
     const rowsWritten = await feedRows(table, converter, options, (cells) => {
       const row = sheet.addRow(cells);
       for (let i = 0; i < columnStyles.length; i++) row.getCell(i + 1).style = columnStyles[i]!;
+      if (measuring >= 0) {
+        measure(cells);
+        if (++measuring < measuredRows) return undefined;
+        settleWidths();
+      }
       row.commit();
       if (++sinceCheck >= checkEvery) return waitForOutput();
       return undefined;
     });
+    settleWidths();
 
     const totals = converter.totals(totalsLabel[options.locale]);
     if (totals) {
