@@ -87,9 +87,12 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
  * on a terminal has their own roles' permissions, not the terminal's: a customer-query clerk on a
  * till must not gain the right to sell from the machine they sit at. It reads a card's history for
  * its screens (shown to a cashier whose local role allows it); its other card changes travel as
- * synced ops (`spec/sync.md` §2).
+ * synced ops (`spec/sync.md` §2). Likewise it reads its own cinema's statistics and exports
+ * (`stats.local`, `exports.local`) for the till's statistics screen, which checks the cashier's
+ * local role (manager, local statistician) before asking: at the till the user is the host's
+ * operator, who holds no central token.
  */
-export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'cards.history', 'sync.upload', 'sync.pull'];
+export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'cards.history', 'stats.local', 'exports.local', 'sync.upload', 'sync.pull'];
 
 /** Who may do what: each role's permissions and a terminal's own. */
 export interface PermissionTable {

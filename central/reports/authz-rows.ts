@@ -1,8 +1,9 @@
 /**
  * The reports' rows of the authorization matrix (`central/authz-matrix.test.ts`), from DESIGN §5:
  * global statistics and settlement for HQ's statistician and the admin; a cinema's own statistics
- * for its manager and local statistician (and the admin). An admin logged in on cinema A's till is
- * bound to A on the HQ routes too.
+ * for its manager and local statistician (and the admin), and for the cinema's terminals by
+ * themselves (the till's statistics screen). An admin logged in on cinema A's till is bound to A on
+ * the HQ routes too.
  */
 import type { MatrixFixtures, MatrixRow } from '../authz-matrix.test.ts';
 
@@ -10,7 +11,8 @@ type Target = 'A' | 'B';
 type Actor = MatrixRow['allowed'][number];
 
 const hqStats: Actor[] = ['admin', 'admin_on_terminal', 'statistician'];
-const localStats: Actor[] = ['admin', 'admin_on_terminal', 'manager', 'local_statistician'];
+/** The terminal too: the till's statistics screen asks as the terminal (its cashier's role is checked at the till). */
+const localStats: Actor[] = ['admin', 'admin_on_terminal', 'manager', 'local_statistician', 'terminal'];
 const ofCinema = (f: MatrixFixtures, t: Target) => ({ params: { query: { cinemaId: f.cinemas[t].id } } });
 const cinemaPath = (f: MatrixFixtures, t: Target) => ({ params: { path: { cinemaId: f.cinemas[t].id } } });
 
