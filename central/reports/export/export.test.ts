@@ -246,6 +246,18 @@ describe('report export: bad input', () => {
     });
   }
 
+  it('passes on a failing row source (a lost database connection) and destroys the output', async () => {
+    async function* failing(): AsyncGenerator<ReportRow> {
+      for (let i = 0; i < 1500; i++) yield { cinema: 'x', day: null, at: null, uses: 1, amount: 1 };
+      throw new Error('connection to the database lost');
+    }
+    for (const write of [writeXlsx, writeCsv]) {
+      const { out } = sink();
+      await assert.rejects(write(table(failing()), out, { locale: 'en' }), /connection to the database lost/);
+      assert.ok(out.destroyed, write.name);
+    }
+  });
+
   it('stops when aborted, without reading the rest of the rows', async () => {
     let produced = 0;
     function* rows(): Generator<ReportRow> {
