@@ -209,6 +209,17 @@ describe('HQ console in Chromium [sqlite]', function () {
     assert.match((await page.textContent('[data-testid=status]')) ?? '', /已导出/);
   });
 
+  it('offers last month as a quick period', async () => {
+    await page.click('[data-testid=range-last-month]');
+    const today = new Date();
+    const day = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const from = day(new Date(today.getFullYear(), today.getMonth() - 1, 1));
+    const to = day(new Date(today.getFullYear(), today.getMonth(), 0));
+    await page.waitForSelector(`body[data-loaded="${from}..${to}"]`);
+    assert.equal(await page.inputValue('[data-testid=from]'), from);
+    assert.equal(await page.inputValue('[data-testid=to]'), to);
+  });
+
   it('switches to English', async () => {
     await page.selectOption('[data-testid=locale]', 'en');
     await page.waitForFunction(() => document.documentElement.lang === 'en');

@@ -157,12 +157,20 @@ async function logOut() {
 
 // ── the console ────────────────────────────────────────────────────────────────────────────────
 
-function defaultPeriod() {
-  const today = new Date();
-  const iso = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-  const from = new Date(today);
-  from.setDate(today.getDate() - 29);
-  return { from: iso(from), to: iso(today) };
+const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+
+/** The quick periods, in the browser's calendar (the statistician's, which is the chain's). */
+function rangeOf(name, today = new Date()) {
+  const y = today.getFullYear();
+  const m = today.getMonth();
+  switch (name) {
+    case 'thisMonth':
+      return { from: isoDay(new Date(y, m, 1)), to: isoDay(today) };
+    case 'lastMonth':
+      return { from: isoDay(new Date(y, m - 1, 1)), to: isoDay(new Date(y, m, 0)) };
+    default:
+      return { from: isoDay(new Date(y, m, today.getDate() - 29)), to: isoDay(today) };
+  }
 }
 
 function period() {
@@ -179,7 +187,7 @@ async function showConsole() {
   const form = $('#period');
   if (!form.elements.from.value) {
     const params = new URLSearchParams(location.search);
-    const fallback = defaultPeriod();
+    const fallback = rangeOf('last30');
     form.elements.from.value = params.get('from') ?? fallback.from;
     form.elements.to.value = params.get('to') ?? fallback.to;
   }
@@ -347,6 +355,14 @@ $('#period').addEventListener('submit', (event) => {
   void load();
 });
 $('.exports').addEventListener('click', download);
+$('.quick').addEventListener('click', (event) => {
+  const button = event.target.closest('[data-range]');
+  if (!button) return;
+  const { from, to } = rangeOf(button.dataset.range);
+  $('#period').elements.from.value = from;
+  $('#period').elements.to.value = to;
+  void load();
+});
 $('#locale').addEventListener('change', (event) => {
   locale = event.target.value === 'en' ? 'en' : 'zh-CN';
   localStorage.setItem('cinecard.console.locale', locale);
