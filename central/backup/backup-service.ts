@@ -56,6 +56,7 @@ const message = (error: unknown) => (error instanceof Error ? error.message : St
 
 export class BackupService {
   private current: StartedBackup | undefined;
+  private starting = false;
 
   constructor(private readonly options: BackupServiceOptions) {}
 
@@ -82,14 +83,12 @@ export class BackupService {
     const lockHeld = existsSync(directory.file('.backup.lock'));
     // A `running` record nobody is running was cut short (the process died): say so.
     const items = (await directory.list()).map((r) =>
-      r.status === 'running' && r.id !== this.current?.record?.id && !lockHeld
+      r.status === 'running' && r.id !== this.current?.record.id && !lockHeld
         ? { ...r, status: 'failed' as const, error: r.error ?? 'interrupted: the process making it stopped' }
         : r,
     );
-    if (this.current) {
-      const live = items.findIndex((r) => r.id === this.current!.record.id);
-      if (live < 0) items.unshift(this.current.record);
-    }
+    const live = this.current?.record;
+    if (live && !items.some((r) => r.id === live.id)) items.unshift(live);
     return { items, lastVerified: items.find((r) => r.status === 'verified') ?? null };
   }
 
@@ -105,11 +104,12 @@ export class BackupService {
    * Throws `backup_in_progress` / `backup_locked` while another backup runs.
    */
   async start(trigger: BackupTrigger): Promise<StartedBackup> {
-    if (this.current) throw new CentralError(backupMessages.backup_in_progress, { running: this.current.record.id });
+    if (this.current || this.starting) {
+      throw new CentralError(backupMessages.backup_in_progress, { running: this.current?.record.id ?? 'one starting' });
+    }
     const { directory, engine, clock } = this.options;
-    // Claimed synchronously above and here, before any await, so two callers cannot both pass.
-    const placeholder = { record: undefined as unknown as BackupRecord, done: Promise.resolve(undefined as unknown as BackupRecord) };
-    this.current = placeholder;
+    // Claimed before the first await, so two callers cannot both pass.
+    this.starting = true;
     let releaseFile: (() => Promise<void>) | undefined;
     let releaseInstance: (() => Promise<void>) | undefined;
     try {
@@ -154,8 +154,9 @@ export class BackupService {
     } catch (error) {
       await releaseInstance?.().catch(() => {});
       await releaseFile?.().catch(() => {});
-      if (this.current === placeholder) this.current = undefined;
       throw error;
+    } finally {
+      this.starting = false;
     }
   }
 
@@ -283,7 +284,7 @@ export class BackupService {
     const verified = records.find((r) => r.status === 'verified');
     if (verified) keep.add(verified.id);
     records.filter((r) => r.status === 'failed').forEach((r, i) => i < retention.keepCount && !old(r.id) && keep.add(r.id));
-    const running = this.current?.record?.id;
+    const running = this.current?.record.id;
     if (running) keep.add(running);
     const removed: string[] = [];
     for (const r of records) {

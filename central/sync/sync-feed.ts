@@ -56,7 +56,14 @@ export class SyncFeed {
     const position = await this.sharedPosition();
     await this.notePull(terminalId, cursor);
     const base = { head: position.head, blacklistVersion: position.blacklistVersion };
-    if (cursor < position.prunedThrough || blacklistCursor < position.prunedThrough) {
+    // Behind retention — or ahead of the head, which only a database restored from a backup makes
+    // (ids past the restored head will be used again, so such a cursor would skip them): reset.
+    // A cursor from a page read just after a coalesced position read can pass that position, so
+    // "ahead" is confirmed on a fresh read.
+    const ahead =
+      (cursor > position.head || blacklistCursor > position.head) &&
+      (await logPosition(this.db).then((fresh) => cursor > fresh.head || blacklistCursor > fresh.head));
+    if (ahead || cursor < position.prunedThrough || blacklistCursor < position.prunedThrough) {
       return { reset: true, items: [], blacklist: [], cursor, blacklistCursor, hasMore: true, ...base };
     }
     // After a poke every terminal asks the same question at once: one read answers them all.
