@@ -23,6 +23,7 @@ function connect() {
       loginFailed = true;
       return renderLogin();
     }
+    if (m.t === 'file') return download(m.url, m.name);
     if (m.t === 'state') {
       const wasLoggedIn = !!state?.operator;
       state = m;
@@ -36,6 +37,14 @@ function connect() {
     $('#offline').hidden = false;
     setTimeout(connect, 500);
   };
+}
+
+/** Saves a file the plugin offered (a report export): its one-time URL on the till's server. */
+function download(url, name) {
+  const a = h('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
 }
 
 function render(sessionChanged) {

@@ -3,8 +3,13 @@
  * change is pushed to the connected pages (the POS server broadcasts {@link BrowserUi.snapshot}),
  * and the pages send button presses and field values back. The pages render the views in the
  * POS's own look; nothing of the plugin runs in the browser.
+ *
+ * A file the plugin offers (a report export) stays here under a one-time token; the POS server
+ * tells the pages its URL and the page downloads it at once. The first download takes it; a token
+ * unused for {@link FILE_TTL_MS} is forgotten.
  */
-import { parseView, type HostUi, type MenuEntry, type View, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
+import { randomBytes } from 'node:crypto';
+import { parseView, type HostUi, type MenuEntry, type OfferedFile, type View, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
 import { Emitter, toDisposable, type Disposable } from '../../adapters/lifecycle.ts';
 import type { Logger } from '../../adapters/logger.ts';
 
@@ -19,6 +24,15 @@ interface OpenView {
 export interface ViewState {
   readonly view: View;
   readonly revision: number;
+}
+
+/** How long an offered file waits to be downloaded. */
+export const FILE_TTL_MS = 10 * 60_000;
+
+/** A file waiting for its download: `token` names it in the one-time URL. */
+export interface FileOffer {
+  readonly token: string;
+  readonly name: string;
 }
 
 export interface MenuState {
@@ -43,8 +57,15 @@ export class BrowserUi implements HostUi, Disposable {
   private readonly changed = new Emitter<void>();
   /** Views or menu changed. */
   readonly onChanged = this.changed.event;
+  private readonly files = new Map<string, { readonly file: OfferedFile; readonly expires: number }>();
+  private readonly fileOffered = new Emitter<FileOffer>();
+  /** The plugin offered a file: the pages should download it. */
+  readonly onFileOffered = this.fileOffered.event;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   open(view: View, onAction?: (result: ViewResult) => void): Promise<ViewResult | undefined> {
     const v = parseView(view);
@@ -76,6 +97,27 @@ export class BrowserUi implements HostUi, Disposable {
       if (this.menu.get(entry.id) === entry) this.menu.delete(entry.id);
       this.changed.fire();
     });
+  }
+
+  async offerFile(file: OfferedFile): Promise<void> {
+    this.forgetExpired();
+    const token = randomBytes(16).toString('hex');
+    // A copy: the plugin may reuse its buffer once this resolves.
+    this.files.set(token, { file: { name: file.name, mimeType: file.mimeType, data: Uint8Array.from(file.data) }, expires: this.now() + FILE_TTL_MS });
+    this.fileOffered.fire({ token, name: file.name });
+  }
+
+  /** The file offered under `token`, once: afterwards (or once expired) there is none. */
+  takeFile(token: string): OfferedFile | undefined {
+    this.forgetExpired();
+    const held = this.files.get(token);
+    this.files.delete(token);
+    return held?.file;
+  }
+
+  private forgetExpired(): void {
+    const now = this.now();
+    for (const [token, held] of this.files) if (held.expires <= now) this.files.delete(token);
   }
 
   /** What the pages draw: open views (oldest first, the top one last) and the menu. */
@@ -116,7 +158,9 @@ export class BrowserUi implements HostUi, Disposable {
   dispose(): void {
     for (const id of [...this.views.keys()]) this.end(id, undefined);
     this.menu.clear();
+    this.files.clear();
     this.changed.dispose();
+    this.fileOffered.dispose();
   }
 
   /** Field values as the contract types them: numbers for number fields, strings otherwise; only the view's fields. */

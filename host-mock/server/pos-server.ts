@@ -7,6 +7,7 @@
 import 'reflect-metadata';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import contentDisposition from 'content-disposition';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
@@ -98,6 +99,16 @@ export async function startPos(options: PosOptions): Promise<RunningPos> {
   const app: FastifyInstance = Fastify({ logger: false });
   await app.register(fastifyStatic, { root: publicDir, index: 'index.html' });
   app.get('/healthz', async () => ({ ok: true }));
+  // A file the plugin offered (a report export), once: the page was told this URL (message `file`).
+  app.get<{ Params: { token: string } }>('/files/:token', async (req, reply) => {
+    const file = /^[0-9a-f]{32}$/.test(req.params.token) ? ui.takeFile(req.params.token) : undefined;
+    if (!file) return reply.code(404).send({ error: 'no such file, or it was downloaded already' });
+    return reply
+      .header('content-type', file.mimeType)
+      .header('content-disposition', contentDisposition(file.name))
+      .header('cache-control', 'no-store')
+      .send(Buffer.from(file.data));
+  });
 
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
@@ -137,6 +148,10 @@ export async function startPos(options: PosOptions): Promise<RunningPos> {
   subscriptions.add(session.onOperatorChanged(push));
   subscriptions.add(session.onLocaleChanged(push));
   subscriptions.add(sync.onChanged(push));
+  subscriptions.add(ui.onFileOffered((offer) => {
+    const body = JSON.stringify({ t: 'file', url: `/files/${offer.token}`, name: offer.name });
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(body);
+  }));
   if (options.reader.kind === 'panel') subscriptions.add(options.reader.wallet.onChanged(push));
 
   const handle = (ws: WebSocket, m: PageMessage) => {
