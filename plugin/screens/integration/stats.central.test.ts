@@ -2,7 +2,9 @@
  * The statistics screen against a real central (SQLite): two enrolled tills of one cinema record
  * redemptions, sync uploads them, and the screen on one till shows central's numbers for the whole
  * cinema — asked as the terminal — and exports them as an .xlsx read back with exceljs. With the link
- * cut, the same screen shows this till's own records under the "this till only" banner.
+ * cut, the same screen shows this till's own records under the "this till only" banner; with central
+ * reachable but this till's upload held up, central's numbers say how many of this till's records
+ * they still miss.
  *
  *  till  card        seq  device time (UTC)   Shanghai day  kind        uses  left  fen    cashier
  *  1     8800000001  3    2026-11-25 02:00    11-25         ticket      2     8     7000   u-salesperson
@@ -20,6 +22,7 @@ import type { View } from '../../../adapters/host-ui.ts';
 import type { OpDraft } from '../../store/terminal-store.ts';
 import { eventually } from '../../sync/integration/terminal-fixture.ts';
 import { NOW_MS, TERMINAL } from '../../test-support/redemption-harness.ts';
+import { CentralLink } from '../central-link.ts';
 import { ScreenBench, shows, table, zh } from '../screen-test-kit.ts';
 
 const ID = 'cinecard.stats';
@@ -35,6 +38,7 @@ describe('statistics screen with central (real central on SQLite, two tills)', f
   let gate: TcpGate;
   const benches: ScreenBench[] = [];
   let till1: ScreenBench;
+  let cinemaId: string;
 
   before(async () => {
     central = await TestCentral.start(testDatabases().find((d) => d.name === 'sqlite')!);
@@ -43,6 +47,7 @@ describe('statistics screen with central (real central on SQLite, two tills)', f
       body: { name: '年票（成人）', usesPerCard: 10, settlementPricePerUseFen: 3500, concessionValuePerUseFen: 2000, validityDays: 365 },
     }));
     const cinema = await central.createCinema('万达 CBD');
+    cinemaId = cinema.id;
     ok(await hq.POST('/v1/card-batches', { body: { cardTypeId: type.id, cards: CARDS.map((cardNo, i) => ({ cardNo, uid: `A1B2C30${i + 1}` })) } }));
     for (const cardNo of CARDS) ok(await hq.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo } }, body: { cinemaId: cinema.id, seq: 2 } }));
     gate = await TcpGate.start(Number(new URL(central.url).port));
@@ -140,5 +145,17 @@ describe('statistics screen with central (real central on SQLite, two tills)', f
     } finally {
       gate.heal();
     }
+  });
+
+  it('central answers but this till’s upload is held up: central’s numbers, and how many of this till’s records they still miss', async () => {
+    gate.cut(); // the till's own link (sync) is down …
+    till1.plugin.resolve(CentralLink).connect((await central.enrolTerminal(cinemaId)).client); // … while the screen reaches central another way
+    till1.host.nowMs = Date.parse('2026-11-25T05:00:00Z');
+    await till1.plugin.store.write((trx) => till1.plugin.store.appendOp(trx, redeem('8800000002', 4, 'u-manager', 'ticket', 1, 8, 3500)));
+    till1.host.nowMs = NOW_MS;
+    const view = await press('query', { day: '2026-11-25' });
+    assert.ok(shows(view, zh('screen.stats.from_central')));
+    assert.ok(shows(view, zh('screen.stats.pending_note', { count: 1 })), 'says one record of this till is not at central yet');
+    assert.ok(shows(view, zh('screen.stats.totals', { ops: 3, uses: 6, amount: '195.00' })), 'central’s numbers, without it');
   });
 });
