@@ -235,7 +235,13 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Issue a one-time enrolment code for a terminal of this cinema */
+        /**
+         * Issue a one-time enrolment code for a terminal of this cinema
+         * @description With `replaces`, the code re-enrols an existing terminal of this cinema (a wiped or
+         *     replaced machine): enrolling with it keeps the terminal's id — so it restores its ops from
+         *     central (`GET /v1/sync/terminal-ops`) and continues its sequence — and gives it a new secret;
+         *     the old secret stops working, and a revoked terminal is reinstated.
+         */
         post: operations["createEnrolmentCode"];
         delete?: never;
         options?: never;
@@ -781,6 +787,29 @@ export interface paths {
          *     read before the data, so changes made meanwhile are pulled again (harmlessly).
          */
         get: operations["getSyncSnapshot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sync/terminal-ops": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling terminal's own ops, as central recorded them (terminal restore)
+         * @description A terminal whose database was wiped (or a replacement with the same credential) gets back
+         *     the ops central accepted or parked from it, in `termSeq` order after `after`, and `nextSeq`,
+         *     the term seq central expects next: its new ops continue from there. Fields central does not
+         *     keep (most of an op's payload, such as the chip UID) come back empty; `hash` is the original.
+         */
+        get: operations["getTerminalOps"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1669,7 +1698,7 @@ export interface components {
             termSeq: number;
             /** @enum {string} */
             outcome: "applied" | "duplicate" | "rejected" | "deferred";
-            /** @description Why it was rejected: op_id_conflict, term_seq_reused, invalid_op, card_unknown, card_not_sold, seq_taken, wrong_terminal, not_recorded_online. */
+            /** @description Why it was rejected: op_id_conflict, term_seq_reused, invalid_op, card_unknown, card_not_sold, seq_taken, wrong_terminal, refused (the card registry refused a lifecycle or blacklist change; the parked op's detail starts with its error code). */
             reason: string | null;
         };
         SyncBatchResult: {
@@ -1723,6 +1752,12 @@ export interface components {
             blacklistCursor: number;
             head: number;
             blacklistVersion: number;
+            hasMore: boolean;
+        };
+        TerminalOpsPage: {
+            /** @description The term seq central expects next from this terminal. */
+            nextSeq: number;
+            items: components["schemas"]["SyncOp"][];
             hasMore: boolean;
         };
         SyncSnapshot: {
@@ -2342,7 +2377,9 @@ export interface operations {
     };
     createEnrolmentCode: {
         parameters: {
-            query?: never;
+            query?: {
+                replaces?: components["schemas"]["Id"];
+            };
             header?: never;
             path: {
                 /** @description The cinema's id. */
@@ -3148,6 +3185,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SyncSnapshot"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getTerminalOps: {
+        parameters: {
+            query?: {
+                after?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the terminal's ops. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalOpsPage"];
                 };
             };
             "4XX": components["responses"]["Error"];

@@ -47,6 +47,8 @@ export interface SyncedWrite {
   readonly hash: string;
   readonly cashier: string | null;
   readonly occurredAt: string;
+  /** The op's place in its terminal's sequence (a restored terminal gets its ops back by it). */
+  readonly termSeq: number;
 }
 
 export interface CardOp {
@@ -88,6 +90,8 @@ export interface LedgerRow {
   status: 'applied' | 'waiting';
   anomaly: Anomaly | null;
   issue_epoch: number;
+  /** The uploading terminal's term seq (synced ops; null for ops recorded through the API). */
+  term_seq?: number | null;
 }
 
 function entryView(row: LedgerRow): LedgerEntry {
@@ -317,6 +321,7 @@ export class ShadowLedger {
       occurred_at: op.occurredAt,
       recorded_at: write.at,
       content_hash: synced?.hash ?? contentHash(op),
+      term_seq: synced?.termSeq ?? null,
       status: 'waiting',
       anomaly: null,
       issue_epoch: card.issue_epoch,

@@ -19,6 +19,7 @@ export const syncRows: MatrixRow[] = [
   },
   { operationId: 'pullSyncChanges', allowed: ['terminal'], scoped: false, call: (c) => c.GET('/v1/sync/changes', { params: { query: { cursor: 0 } } }) },
   { operationId: 'getSyncSnapshot', allowed: ['terminal'], scoped: false, call: (c) => c.GET('/v1/sync/snapshot', { params: { query: { limit: 10 } } }) },
+  { operationId: 'getTerminalOps', allowed: ['terminal'], scoped: false, call: (c) => c.GET('/v1/sync/terminal-ops', { params: { query: { after: 0 } } }) },
   { operationId: 'getSyncHealth', allowed: [...admins, 'manager'], scoped: true, call: (c, t, f) => c.GET('/v1/sync/health', ofCinema(f, t)) },
   { operationId: 'listFraudAlerts', allowed: [...admins, 'manager'], scoped: true, call: (c, t, f) => c.GET('/v1/sync/fraud-alerts', ofCinema(f, t)) },
   { operationId: 'listParkedOps', allowed: [...admins, 'manager'], scoped: true, call: (c, t, f) => c.GET('/v1/sync/parked', ofCinema(f, t)) },

@@ -106,6 +106,7 @@ const ledgerColumns: readonly (Column & { name: keyof LedgerRow })[] = [
   { name: 'status', pg: 'text' },
   { name: 'anomaly', pg: 'text' },
   { name: 'issue_epoch', pg: 'int4' },
+  { name: 'term_seq', pg: 'int4' },
 ];
 
 const cardColumns: readonly (Column & { name: keyof CardRow })[] = [
@@ -410,6 +411,7 @@ class BatchRun {
       hash: op.hash,
       cashier: op.operatorId ?? null,
       occurredAt: isoOrNow(op.deviceTime, this.now),
+      termSeq: op.termSeq,
     });
     try {
       await step(registry);
@@ -470,6 +472,7 @@ class BatchRun {
       occurred_at: isoOrNow(op.deviceTime, this.now),
       recorded_at: this.now,
       content_hash: op.hash,
+      term_seq: op.termSeq,
       status: 'waiting',
       anomaly: card.blacklisted_at !== null ? 'card_blacklisted' : null,
       issue_epoch: card.issue_epoch,

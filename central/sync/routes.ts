@@ -15,6 +15,9 @@ import { isoTime } from '../store/ids.ts';
 import { changeLogCommits, databaseKey, logPosition, pruneChangeLog, type LogPosition } from './change-log.ts';
 import { SyncBatchBody, SyncIngest } from './ingest.ts';
 import { SyncFeed } from './sync-feed.ts';
+import { terminalOps } from './terminal-ops.ts';
+import { syncMessages } from './messages.ts';
+import { CentralError } from '../errors.ts';
 import { PokeListener, SyncHub } from './sync-hub.ts';
 
 type Query<O extends keyof operations> = NonNullable<operations[O]['parameters']['query']>;
@@ -25,6 +28,9 @@ export const ChangesQuery = specSchema<Query<'pullSyncChanges'>>()(
   z.strictObject({ cursor: position.optional(), blacklistCursor: position.optional(), limit: count(5000).optional() }),
 );
 export const SnapshotQuery = specSchema<Query<'getSyncSnapshot'>>()(z.strictObject({ after: cardNo.optional(), limit: count(5000).optional() }));
+export const TerminalOpsQuery = specSchema<Query<'getTerminalOps'>>()(
+  z.strictObject({ after: z.coerce.number().int('must be a whole number').min(0, 'must not be negative').max(2_000_000_000).optional(), limit: count(5000).optional() }),
+);
 export const HealthQuery = specSchema<Query<'getSyncHealth'>>()(z.strictObject({ cinemaId: id.optional() }));
 export const AlertsQuery = specSchema<Query<'listFraudAlerts'>>()(
   z.strictObject({ cinemaId: id.optional(), cardNo: cardNo.optional(), limit: count(1000).optional() }),
@@ -58,6 +64,16 @@ export const syncModule: CentralModule = {
         permission: 'sync.pull',
         query: SnapshotQuery,
         handler: async ({ query }, { principal }) => ({ status: 200, body: await feed.snapshot(principal, query) }),
+      }),
+      defineRoute({
+        path: '/v1/sync/terminal-ops',
+        method: 'get',
+        permission: 'sync.pull',
+        query: TerminalOpsQuery,
+        handler: async ({ query }, { principal }) => {
+          if (!principal.terminal) throw new CentralError(syncMessages.sync_needs_terminal);
+          return { status: 200, body: await terminalOps(db, principal.terminal.id, query.after ?? 0, query.limit ?? 1000) };
+        },
       }),
       defineRoute({
         path: '/v1/sync/health',

@@ -16,8 +16,11 @@ export class Enrolment {
     private readonly codeTtlSeconds: number,
   ) {}
 
-  /** A new code for a terminal of `cinemaId` (which must exist); the caller shows it once. */
-  async issueCode(cinemaId: string, actor: Principal | null): Promise<components['schemas']['EnrolmentCode']> {
+  /**
+   * A new code for a terminal of `cinemaId` (which must exist); the caller shows it once. With
+   * `replacesTerminalId` (a terminal of that cinema) it re-enrols that terminal instead.
+   */
+  async issueCode(cinemaId: string, actor: Principal | null, replacesTerminalId: string | null = null): Promise<components['schemas']['EnrolmentCode']> {
     const code = newEnrolmentCode();
     const expiresAt = isoTime(new Date(this.clock.now().getTime() + this.codeTtlSeconds * 1000));
     const codeId = newId();
@@ -28,13 +31,14 @@ export class Enrolment {
         codeHash: sha256(normaliseEnrolmentCode(code)),
         expiresAt,
         issuedByUserId: actor?.user?.id ?? null,
+        replacesTerminalId,
       });
       await this.audit.record(trx, actor, {
         action: 'terminal.enrolment_code.create',
         targetType: 'enrolment_code',
         targetId: codeId,
         cinemaId,
-        details: { expiresAt },
+        details: { expiresAt, ...(replacesTerminalId ? { replacesTerminalId } : {}) },
       });
     });
     return { code, cinemaId, expiresAt };

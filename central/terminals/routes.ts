@@ -35,6 +35,10 @@ export const TerminalPath = specSchema<operations['revokeTerminal']['parameters'
   z.strictObject({ terminalId: id }),
 );
 
+export const EnrolmentCodeQuery = specSchema<NonNullable<operations['createEnrolmentCode']['parameters']['query']>>()(
+  z.strictObject({ replaces: id.optional() }),
+);
+
 export const EnrolRequest = specSchema<S['EnrolRequest']>()(
   z.strictObject({ code: text(1, 64), name: text(1, 100) }),
 );
@@ -51,10 +55,15 @@ export const terminalsModule: CentralModule = {
         method: 'post',
         permission: 'terminals.enrol',
         params: CinemaPath,
+        query: EnrolmentCodeQuery,
         cinemaOf: ({ params }) => params.cinemaId,
-        handler: async ({ params }, { principal }) => {
+        handler: async ({ params, query }, { principal }) => {
           await requireCinemaExists(cinemas, params.cinemaId);
-          return { status: 201, body: await enrolment.issueCode(params.cinemaId, principal) };
+          const replaces = query.replaces ?? null;
+          if (replaces !== null && (await terminals.findById(replaces))?.cinemaId !== params.cinemaId) {
+            throw new CentralError(terminalMessages.terminal_not_found, { terminalId: replaces });
+          }
+          return { status: 201, body: await enrolment.issueCode(params.cinemaId, principal, replaces) };
         },
       }),
       defineRoute({
@@ -69,6 +78,20 @@ export const terminalsModule: CentralModule = {
           const terminal = await db.transaction(async (trx) => {
             const code = await terminals.spendEnrolmentCode(trx, sha256(normaliseEnrolmentCode(body.code)), now);
             if (!code) throw new CentralError(terminalMessages.enrolment_code_invalid);
+            const replaced = code.replacesTerminalId ? await terminals.findById(code.replacesTerminalId, trx) : undefined;
+            if (replaced) {
+              // Re-enrolment of a wiped or replaced machine: same terminal, new secret.
+              await terminals.replaceSecret(trx, replaced.id, body.name, sha256(secret));
+              await terminals.linkEnrolmentCode(trx, code.id, replaced.id);
+              await audit.record(trx, principal, {
+                action: 'terminal.reenrol',
+                targetType: 'terminal',
+                targetId: replaced.id,
+                cinemaId: replaced.cinemaId,
+                details: { name: body.name, enrolmentCodeId: code.id, wasRevoked: replaced.revokedAt !== null },
+              });
+              return { ...replaced, name: body.name };
+            }
             const record: TerminalRecord = {
               id: newId(),
               cinemaId: code.cinemaId,

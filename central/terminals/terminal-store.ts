@@ -28,6 +28,7 @@ interface EnrolmentCodeRow {
   issued_by_user_id: string | null;
   used_at: string | null;
   terminal_id: string | null;
+  replaces_terminal_id: string | null;
 }
 
 const fromRow = (row: TerminalRow): TerminalRecord => ({
@@ -63,13 +64,18 @@ export class TerminalStore {
     });
   }
 
+  /** Re-enrolment: the terminal keeps its id and takes a new secret (the old one stops working). */
+  async replaceSecret(trx: Knex, id: string, name: string, secretHash: string): Promise<void> {
+    await trx<TerminalRow>('terminals').where({ id }).update({ name, secret_hash: secretHash, revoked_at: null });
+  }
+
   async revoke(trx: Knex, id: string, at: string): Promise<void> {
     await trx<TerminalRow>('terminals').where({ id }).whereNull('revoked_at').update({ revoked_at: at });
   }
 
   async insertEnrolmentCode(
     trx: Knex,
-    code: { id: string; cinemaId: string; codeHash: string; expiresAt: string; issuedByUserId: string | null },
+    code: { id: string; cinemaId: string; codeHash: string; expiresAt: string; issuedByUserId: string | null; replacesTerminalId: string | null },
   ): Promise<void> {
     await trx<EnrolmentCodeRow>('enrolment_codes').insert({
       id: code.id,
@@ -77,6 +83,7 @@ export class TerminalStore {
       code_hash: code.codeHash,
       expires_at: code.expiresAt,
       issued_by_user_id: code.issuedByUserId,
+      replaces_terminal_id: code.replacesTerminalId,
       used_at: null,
       terminal_id: null,
     });
@@ -86,7 +93,7 @@ export class TerminalStore {
    * Spends a code: marks it used if it exists, is unused and unexpired — in one statement, so two
    * terminals racing with the same code cannot both win. Returns the code's cinema, or undefined.
    */
-  async spendEnrolmentCode(trx: Knex, codeHash: string, now: string): Promise<{ id: string; cinemaId: string } | undefined> {
+  async spendEnrolmentCode(trx: Knex, codeHash: string, now: string): Promise<{ id: string; cinemaId: string; replacesTerminalId: string | null } | undefined> {
     const spent = await trx<EnrolmentCodeRow>('enrolment_codes')
       .where({ code_hash: codeHash })
       .whereNull('used_at')
@@ -94,7 +101,7 @@ export class TerminalStore {
       .update({ used_at: now });
     if (spent !== 1) return undefined;
     const row = await trx<EnrolmentCodeRow>('enrolment_codes').where({ code_hash: codeHash }).first();
-    return row && { id: row.id, cinemaId: row.cinema_id };
+    return row && { id: row.id, cinemaId: row.cinema_id, replacesTerminalId: row.replaces_terminal_id };
   }
 
   async linkEnrolmentCode(trx: Knex, codeId: string, terminalId: string): Promise<void> {

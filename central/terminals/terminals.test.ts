@@ -22,7 +22,7 @@ describeCentral('terminal enrolment', (central) => {
     const token = ok(await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: credential.terminalId, secret: credential.secret } }));
     assert.equal(token.session.kind, 'terminal');
     assert.equal(token.session.cinemaId, cinema.id);
-    assert.deepEqual(token.session.permissions, ['cards.sell', 'cinemas.read', 'sync.pull', 'sync.upload']);
+    assert.deepEqual(token.session.permissions, ['cards.history', 'cards.sell', 'cinemas.read', 'exports.local', 'stats.local', 'sync.pull', 'sync.upload']);
 
     const wrong = await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: credential.terminalId, secret: 'x' + credential.secret } });
     assert.equal(wrong.error?.code, 'terminal_credentials_invalid');
@@ -31,6 +31,26 @@ describeCentral('terminal enrolment', (central) => {
     assert.deepEqual(listed.items.map((t) => [t.id, t.name, t.revokedAt]), [[credential.terminalId, 'Box office 1', null]]);
     const stored = await central().platform.db('terminals').where({ id: credential.terminalId }).first();
     assert.ok(!JSON.stringify(stored).includes(credential.secret), 'the secret is stored hashed');
+  });
+
+  it('re-enrols a wiped or replaced terminal with a code that names it: same id, new secret, the old secret refused, a revoked one reinstated', async () => {
+    const [cinema, other] = [await central().createCinema(), await central().createCinema()];
+    const terminal = await central().enrolTerminal(cinema.id);
+    ok(await central().admin.client.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: terminal.terminalId } } }));
+    const code = ok(await central().admin.client.POST('/v1/cinemas/{cinemaId}/enrolment-codes', { params: { path: { cinemaId: cinema.id }, query: { replaces: terminal.terminalId } } }));
+    const credential = ok(await central().client().POST('/v1/terminals/enrol', { body: { code: code.code, name: 'Box office 1 (new PC)' } }));
+    assert.deepEqual([credential.terminalId, credential.cinemaId], [terminal.terminalId, cinema.id]);
+    assert.notEqual(credential.secret, terminal.secret);
+    const old = await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: terminal.terminalId, secret: terminal.secret } });
+    assert.equal(old.error?.code, 'terminal_credentials_invalid');
+    ok(await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: terminal.terminalId, secret: credential.secret } }));
+    const listed = ok(await central().admin.client.GET('/v1/cinemas/{cinemaId}/terminals', { params: { path: { cinemaId: cinema.id } } }));
+    assert.deepEqual(listed.items.map((t) => [t.id, t.name, t.revokedAt]), [[terminal.terminalId, 'Box office 1 (new PC)', null]], 'one terminal, reinstated');
+    const audit = ok(await central().admin.client.GET('/v1/audit-log', { params: { query: { action: 'terminal.reenrol' } } })).items;
+    assert.ok(audit.some((a) => a.targetId === terminal.terminalId));
+    // A code can only name a terminal of its own cinema.
+    const foreign = await central().admin.client.POST('/v1/cinemas/{cinemaId}/enrolment-codes', { params: { path: { cinemaId: other.id }, query: { replaces: terminal.terminalId } } });
+    assert.equal(foreign.error?.code, 'terminal_not_found');
   });
 
   it('refuses an expired code', async () => {

@@ -97,6 +97,9 @@ function fromRow(r: OpRow): Op {
   };
 }
 
+/** Restore: the highest term seq central had from this terminal before this store existed. */
+const TERM_SEQ_FLOOR = 'sync.term_seq_floor';
+
 export class TerminalStore {
   private readonly recorded = new Emitter<void>();
   /** Fires after a transaction that recorded an op has committed (sync uploads it soon). */
@@ -155,10 +158,11 @@ export class TerminalStore {
     const cinemaId = await this.getMeta('cinema_id', trx);
     if (!terminalId || !cinemaId) throw new Error('this terminal is not enrolled: no terminal or cinema id');
     const last = await trx('ops').max<{ m: number | null }>('term_seq as m').first();
+    const floor = Number((await this.getMeta(TERM_SEQ_FLOOR, trx)) ?? 0);
     const base = {
       ...draft,
       opId: uuidv7(),
-      termSeq: (last?.m ?? 0) + 1,
+      termSeq: Math.max(last?.m ?? 0, floor) + 1,
       terminalId,
       cinemaId,
       deviceTime: new Date(this.now()).toISOString(),
@@ -195,6 +199,46 @@ export class TerminalStore {
       .limit(limit)
       .select<OpRow[]>('ops.*');
     return rows.map(fromRow);
+  }
+
+  /** Whether central has acknowledged any op of this store (a store never synced, or wiped, has none). */
+  async hasAcknowledgedOps(): Promise<boolean> {
+    const row = await this.db('ops').whereNotIn('op_id', this.db('outbox').select('op_id')).first('op_id');
+    return row !== undefined;
+  }
+
+  /**
+   * Terminal restore (`spec/sync.md` §6): central expects `nextSeq` from this terminal, so ops
+   * recorded here before that was known — none uploaded yet — move up to follow it (their hashes
+   * recomputed), and no new op can take a seq central already has.
+   */
+  async continueFrom(trx: Knex.Transaction, nextSeq: number): Promise<void> {
+    const pending = (await trx('ops').whereIn('op_id', trx('outbox').select('op_id')).orderBy('term_seq', 'desc').select<OpRow[]>('*')).map(fromRow);
+    const first = pending.at(-1)?.termSeq;
+    const shift = first === undefined ? 0 : Math.max(0, nextSeq - first);
+    for (const op of pending) {
+      if (shift === 0) break;
+      const { hash: _old, payload: _p, ...rest } = op;
+      const termSeq = op.termSeq + shift;
+      // Highest first: the unique term seq never sees two rows at once.
+      await trx('ops').where({ op_id: op.opId }).update({ term_seq: termSeq, hash: opHash({ ...rest, termSeq }) });
+      await trx('outbox').where({ op_id: op.opId }).update({ term_seq: termSeq });
+    }
+    await this.setMeta(TERM_SEQ_FLOOR, String(nextSeq - 1), trx);
+  }
+
+  /** Ops central gave back after a restore: kept for local statistics and history, not queued. */
+  async restoreOps(trx: Knex.Transaction, ops: readonly Op[]): Promise<void> {
+    for (const op of ops) {
+      await trx('ops')
+        .insert({
+          op_id: op.opId, term_seq: op.termSeq, terminal_id: op.terminalId, cinema_id: op.cinemaId, kind: op.kind, card_no: op.cardNo,
+          card_seq: op.cardSeq ?? null, operator_id: op.operatorId ?? null, consumption: op.consumption ?? null, uses: op.uses ?? null,
+          remaining_after: op.remainingAfter ?? null, device_time: op.deviceTime, payload: op.payloadJson, hash: op.hash,
+        } satisfies OpRow)
+        .onConflict('op_id')
+        .ignore();
+    }
   }
 
   async pendingCount(): Promise<number> {

@@ -24,6 +24,8 @@ import { systemTimers, type SyncOptions, type SyncStatus, type Timers } from './
 
 const CURSOR = 'sync.cursor';
 const BLACKLIST_CURSOR = 'sync.blacklist_cursor';
+/** Set once this store has asked central whether it is a restored terminal (`restoreOnce`). */
+const RESTORE_CHECKED = 'sync.restore_checked';
 
 /** A failed call to central: `network` (unreachable, 5xx) is retried on another URL. */
 class CentralCallError extends Error {
@@ -55,6 +57,34 @@ export function toWireOp(op: Op): Schemas['SyncOp'] {
   };
 }
 
+/** An op central gave back (terminal restore) as the store keeps it. */
+export function fromWireOp(w: Schemas['SyncOp']): Op {
+  let payload: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(w.payload);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) payload = parsed as Record<string, unknown>;
+  } catch {
+    // central keeps what it could read; an unreadable payload comes back empty
+  }
+  return {
+    opId: w.opId,
+    termSeq: w.termSeq,
+    terminalId: w.terminalId,
+    cinemaId: w.cinemaId,
+    kind: w.kind as Op['kind'],
+    cardNo: w.cardNo,
+    ...(w.cardSeq !== null && w.cardSeq !== undefined && { cardSeq: w.cardSeq }),
+    ...(w.operatorId && { operatorId: w.operatorId }),
+    ...(w.consumption && { consumption: w.consumption }),
+    ...(w.uses !== null && w.uses !== undefined && { uses: w.uses }),
+    ...(w.remainingAfter !== null && w.remainingAfter !== undefined && { remainingAfter: w.remainingAfter }),
+    deviceTime: w.deviceTime,
+    payload,
+    payloadJson: w.payload,
+    hash: w.hash,
+  };
+}
+
 export class SyncService {
   private readonly statusEmitter = new Emitter<SyncStatus>();
   /** Fires whenever the sync state changes (pending count, success, offline). */
@@ -65,6 +95,7 @@ export class SyncService {
   private urlIndex = 0;
   private started = false;
   private disposed = false;
+  private restoreChecked = false;
 
   private uploadTimer: unknown;
   private uploading: Promise<void> | undefined;
@@ -191,8 +222,40 @@ export class SyncService {
     this.scheduleUpload(next);
   }
 
+  /**
+   * Terminal restore, once per store before its first upload: a store central has acknowledged
+   * nothing from, for a terminal central already knows (`nextSeq` > 1), was wiped or replaced. Its
+   * new ops must follow central's sequence, and its own ops come back for local statistics and
+   * history; ops recorded meanwhile stay queued (moved up behind central's). `spec/sync.md` §6.
+   */
+  private async restoreOnce(): Promise<void> {
+    if (this.restoreChecked || (await this.store.getMeta(RESTORE_CHECKED)) !== undefined) {
+      this.restoreChecked = true;
+      return;
+    }
+    if (!(await this.store.hasAcknowledgedOps())) {
+      const first = await this.call((c) => c.GET('/v1/sync/terminal-ops', { params: { query: { after: 0, limit: 1 } } }));
+      if (first.nextSeq > 1) {
+        await this.store.write((trx) => this.store.continueFrom(trx, first.nextSeq));
+        let after = 0;
+        let restored = 0;
+        for (;;) {
+          const page = await this.call((c) => c.GET('/v1/sync/terminal-ops', { params: { query: { after, limit: 1000 } } }));
+          await this.store.write((trx) => this.store.restoreOps(trx, page.items.map(fromWireOp)));
+          restored += page.items.length;
+          if (!page.hasMore || page.items.length === 0) break;
+          after = page.items.at(-1)!.termSeq;
+        }
+        this.log.info({ nextSeq: first.nextSeq, restored }, 'terminal restored from central: its ops are back and new ones follow central');
+      }
+    }
+    await this.store.setMeta(RESTORE_CHECKED, new Date(this.clock.now()).toISOString());
+    this.restoreChecked = true;
+  }
+
   /** One batch; true if more may be waiting. */
   private async uploadBatch(): Promise<boolean> {
+    await this.restoreOnce();
     const ops = await this.store.pendingOps(this.batchSize);
     if (ops.length === 0) {
       await this.refreshStatus();

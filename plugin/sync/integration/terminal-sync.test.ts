@@ -52,6 +52,48 @@ describeCentral('terminal sync', (central) => {
     assert.equal(service.status.offline, false);
   });
 
+  it('a wiped terminal restores from central: its acknowledged ops come back, ops recorded before it could ask are kept and follow central’s sequence, nothing doubled', async () => {
+    const enrolled = await central().enrolTerminal(cinemaId);
+    const first = await SimTerminal.open(enrolled);
+    tills.push(first);
+    const [a, b] = await cards(2);
+    const before = [await first.redeem(a!), await first.redeem(a!, 2), await first.redeem(b!)];
+    // A poison op (a card central does not know) is parked, and still used its term seq.
+    before.push(await first.store.write((trx) => first.store.appendOp(trx, { kind: 'redeem', cardNo: '99999999', cardSeq: 3, uses: 1, remainingAfter: 1, consumption: 'ticket' })));
+    await first.sync([central().url]).syncNow();
+    assert.equal(await first.store.pendingCount(), 0);
+
+    // The machine is lost. HQ issues a code that re-enrols the same terminal on its replacement
+    // (same id, new secret; the old secret stops working) …
+    const code = ok(await central().admin.client.POST('/v1/cinemas/{cinemaId}/enrolment-codes', { params: { path: { cinemaId }, query: { replaces: enrolled.terminalId } } }));
+    const again = ok(await central().client().POST('/v1/terminals/enrol', { body: { code: code.code, name: 'Till (replacement)' } }));
+    assert.equal(again.terminalId, enrolled.terminalId);
+    const oldSecret = await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: enrolled.terminalId, secret: enrolled.secret } });
+    assert.equal(oldSecret.response.status, 401, 'the lost machine’s secret no longer works');
+    // … whose fresh store records a redemption while central is still out of reach …
+    const wiped = await SimTerminal.open({ ...enrolled, secret: again.secret });
+    tills.push(wiped);
+    const offline = await wiped.redeem(b!);
+    assert.equal(offline.termSeq, 1, 'a fresh store starts at 1: it cannot know better yet');
+    // … then reaches central.
+    await wiped.sync([central().url]).syncNow();
+
+    const ops = await wiped.store.db('ops').orderBy('term_seq').select('op_id', 'term_seq', 'hash');
+    assert.deepEqual(ops.slice(0, 4).map((o) => [o.op_id, o.term_seq, o.hash]), before.map((o) => [o.opId, o.termSeq, o.hash]), 'its own ops are back, same ids, seqs and hashes');
+    assert.deepEqual(ops.slice(4).map((o) => [o.op_id, o.term_seq]), [[offline.opId, 5]], 'the op made meanwhile follows central’s sequence');
+    assert.equal(await wiped.store.pendingCount(), 0, 'and went up');
+    assert.equal((await centralCard(b!.cardNo)).remainingUses, b!.remaining);
+    assert.equal((await centralCard(a!.cardNo)).remainingUses, a!.remaining);
+    const parked = ok(await central().admin.client.GET('/v1/sync/parked', { params: { query: { cinemaId } } })).items.filter((p) => p.terminalId === enrolled.terminalId);
+    assert.deepEqual(parked.map((p) => p.reason), ['card_unknown'], 'nothing was taken for a replay');
+    assert.equal(await ledgerCount(enrolled), 4);
+    // The next op continues from there.
+    const next = await wiped.redeem(a!);
+    assert.equal(next.termSeq, 6);
+    await wiped.service!.syncNow();
+    assert.equal((await centralCard(a!.cardNo)).remainingUses, a!.remaining);
+  });
+
   it('a response lost after central committed: the retry is a duplicate, nothing is applied twice', async () => {
     const t = await till();
     const [a] = await cards(1);
