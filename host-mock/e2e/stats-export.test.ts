@@ -54,7 +54,7 @@ describe('host-mock: a plugin file downloads in the browser', function () {
     await screen.locator('[data-table-id=stats] td:has-text("990000001")').waitFor();
     await shot(page, '40-stats');
     const [download] = await Promise.all([page.waitForEvent('download'), screen.locator('[data-action=export_xlsx]').click()]);
-    assert.match(download.suggestedFilename(), /^兑换统计-\d{4}-\d{2}-\d{2}\.xlsx$/);
+    assert.match(download.suggestedFilename(), /^兑换统计-\d{4}-\d{2}-\d{2}-仅本机\.xlsx$/);
     const saved = join(dir, 'saved.xlsx');
     await download.saveAs(saved);
     await screen.locator('.v-banner.tone-success').waitFor();

@@ -278,6 +278,7 @@ export const messages = {
   'screen.stats.exported': { 'zh-CN': '已导出文件 {name}（{rows} 行）。', en: 'Exported {name} ({rows} rows).' },
   'screen.stats.export_failed': { 'zh-CN': '导出失败，请重试。', en: 'The export failed. Please try again.' },
   'screen.stats.file_name': { 'zh-CN': '兑换统计', en: 'redemptions' },
+  'screen.stats.file_local': { 'zh-CN': '仅本机', en: 'this-till-only' },
   'screen.stats.date_invalid': { 'zh-CN': '日期请按 年-月-日 填写。', en: 'Give dates as YYYY-MM-DD.' },
   'screen.stats.day_and_range': { 'zh-CN': '单日和时间段只能选一种。', en: 'Give a single day or a period, not both.' },
   'screen.stats.range_reversed': { 'zh-CN': '开始不能晚于结束。', en: 'The start cannot be after the end.' },

@@ -167,7 +167,7 @@ describe('statistics screen (fake host, this till only)', () => {
     const view = await press(bench, 'export_xlsx', only(period));
     const [file, ...more] = bench.host.offeredFiles;
     assert.equal(more.length, 0);
-    assert.equal(file!.name, '兑换统计-2026-11-24_2026-11-26.xlsx');
+    assert.equal(file!.name, '兑换统计-2026-11-24_2026-11-26-仅本机.xlsx');
     assert.equal(file!.mimeType, 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
     assert.ok(shows(view, zh('screen.stats.exported', { name: file!.name, rows: 5 })));
     assert.equal(table(view, 'stats').length, 5, 'the screen shows what was exported');
@@ -212,7 +212,7 @@ describe('statistics screen (fake host, this till only)', () => {
     await bench.openMenu(ID);
     const view = await press(bench, 'export_csv', only({ ...period, report: 'summary', groupBy: 'consumptionType' }));
     const file = bench.host.offeredFiles.at(-1)!;
-    assert.equal(file.name, 'redemptions-By consumption-2026-11-24_2026-11-26.csv');
+    assert.equal(file.name, 'redemptions-By-consumption-2026-11-24_2026-11-26-this-till-only.csv');
     assert.equal(file.mimeType, 'text/csv');
     assert.ok(shows(view, translate('en', 'screen.stats.exported', { name: file.name, rows: 2 })));
     const records = parse(Buffer.from(file.data).toString('utf8'), { bom: true }) as string[][];

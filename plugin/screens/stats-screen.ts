@@ -71,7 +71,7 @@ export class StatsScreen implements PluginScreen {
     let notices: Notice[] = [];
     for (;;) {
       const r = await view.open(await this.body(values, query, result, notices));
-      if (!r || (r.action !== ACTION_QUERY && !(r.action in FORMATS))) return;
+      if (!r || (r.action !== ACTION_QUERY && !Object.hasOwn(FORMATS, r.action))) return;
       if (!(await ctx.allowed(this.permission))) return;
       values = r.values;
       const parsed = parseStatsQuery(ctx, values);
@@ -228,7 +228,9 @@ export class StatsScreen implements PluginScreen {
       rowCount: rows.length,
     };
     const what = query.report === 'detail' ? [] : [translate(locale, `screen.stats.group.${query.groupBy}`)];
-    const name = `${[translate(locale, 'screen.stats.file_name'), ...what, period].join('-')}.${format.ext}`;
+    // A file outlives the screen's banner: one made from this till's records alone says so in its name.
+    const whose = result.source === 'local' ? [translate(locale, 'screen.stats.file_local')] : [];
+    const name = `${[translate(locale, 'screen.stats.file_name'), ...what, period, ...whose].join('-').replace(/\s+/g, '-')}.${format.ext}`;
     const offerFile = ctx.ui.offerFile?.bind(ctx.ui);
     if (!offerFile) return { tone: 'critical', key: 'screen.stats.export_failed' };
     try {
