@@ -42,6 +42,24 @@ function connection(databaseUrl: string, database?: string): Connection {
 /** The last lines of a tool's error output, for the error message. */
 const tail = (text: string) => text.trim().split('\n').slice(-5).join(' | ').slice(0, 800) || 'no output';
 
+const scratchPrefix = 'cinecard_verify_';
+
+/**
+ * Scratch databases a verification left behind when its process died: named with their creation
+ * time, those over an hour old that nobody is connected to (a verification running elsewhere —
+ * `restore --check`, another test run — is young, and connected to its own).
+ */
+async function dropLeftovers(admin: pg.Client): Promise<void> {
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname FROM pg_database d WHERE datname LIKE '${scratchPrefix.replace(/_/g, '\\_')}%'
+       AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)`,
+  );
+  for (const { datname } of rows) {
+    const made = /^cinecard_verify_([0-9a-f]+)_[0-9a-f]+$/.exec(datname);
+    if (made && Date.now() - parseInt(made[1]!, 16) > 3_600_000) await admin.query(`DROP DATABASE IF EXISTS ${datname}`);
+  }
+}
+
 export class PostgresEngine implements BackupEngine {
   readonly dialect = 'postgres' as const;
   readonly extension = 'pgdump' as const;
@@ -75,10 +93,11 @@ export class PostgresEngine implements BackupEngine {
   }
 
   async inspect(file: string) {
-    const name = `cinecard_verify_${randomBytes(6).toString('hex')}`;
+    const name = `${scratchPrefix}${Date.now().toString(16)}_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: this.databaseUrl });
     await admin.connect();
     try {
+      await dropLeftovers(admin);
       await admin.query(`CREATE DATABASE ${name}`);
       try {
         const scratch = connection(this.databaseUrl, name);
