@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
 import { dialectOf } from '../store/database.ts';
 import { DayCutter, dayRangeInstants, localDay, localDaySql, offsetSegments } from './chain-calendar.ts';
+import { rollupSegments } from './rollups.ts';
 
 const zones = ['Asia/Shanghai', 'America/New_York', 'Europe/London', 'Asia/Kolkata', 'Australia/Adelaide', 'Asia/Kathmandu', 'UTC'];
 const from = Date.parse('2020-01-01T00:00:00.000Z');
@@ -31,6 +32,25 @@ describe('chain calendar', () => {
       { from: '2025-03-09T07:00:00.000Z', until: '2025-11-02T06:00:00.000Z', offsetMinutes: -240 },
       { from: '2025-11-02T06:00:00.000Z', until: undefined, offsetMinutes: -300 },
     ]);
+  });
+
+  it('reads whole months from month rows and partial months from day rows', () => {
+    const plain = { day: false, cashier: false };
+    assert.deepEqual(rollupSegments(undefined, undefined, plain), [{ grain: 'mc', from: undefined, to: undefined }]);
+    assert.deepEqual(rollupSegments('2025-01-01', '2025-12-31', plain), [{ grain: 'mc', from: '2025-01', to: '2025-12' }]);
+    assert.deepEqual(rollupSegments('2025-01-15', '2025-03-10', { day: false, cashier: true }), [
+      { grain: 'd', from: '2025-01-15', to: '2025-01-31' },
+      { grain: 'd', from: '2025-03-01', to: '2025-03-10' },
+      { grain: 'm', from: '2025-02', to: '2025-02' },
+    ]);
+    assert.deepEqual(rollupSegments('2025-01-15', '2025-02-10', plain), [
+      { grain: 'dc', from: '2025-01-15', to: '2025-01-31' },
+      { grain: 'dc', from: '2025-02-01', to: '2025-02-10' },
+    ]);
+    assert.deepEqual(rollupSegments('2024-02-01', '2024-02-29', plain), [{ grain: 'mc', from: '2024-02', to: '2024-02' }]);
+    assert.deepEqual(rollupSegments('2024-02-02', '2024-02-29', plain), [{ grain: 'dc', from: '2024-02-02', to: '2024-02-29' }]);
+    assert.deepEqual(rollupSegments(undefined, '2025-03-10', plain), [{ grain: 'dc', from: '2025-03-01', to: '2025-03-10' }, { grain: 'mc', from: undefined, to: '2025-02' }]);
+    assert.deepEqual(rollupSegments('2025-03-10', undefined, { day: true, cashier: false }), [{ grain: 'dc', from: '2025-03-10', to: undefined }]);
   });
 
   for (const database of testDatabases()) {

@@ -1,5 +1,5 @@
 /**
- * The daily rollup (`report_daily`), kept up to date on ingest: every writer of `ledger_entries`
+ * The rollup (`report_rollup`), kept up to date on ingest: every writer of `ledger_entries`
  * calls {@link addToRollups} with the rows it inserted, in the same transaction, so a summary is
  * never ahead of or behind the ops. {@link rebuildRollups} recomputes it from the op table (after
  * a restore, a time-zone change, or to check it: the property test compares the two).
@@ -19,15 +19,26 @@
  *   inserted and never change.
  * The card type is the type of the card's issue the op belongs to (a recycled card may change
  * type before it is re-issued; its earlier ops stay with the earlier type).
+ *
+ * Each op is counted at four grains ({@link grains}): per day and per month, each with and without
+ * the cashier, so a query sums the fewest rows that answer it ({@link rollupSegments}): a year's
+ * settlement reads ~12 months × cinemas × card types rows instead of every day × cashier.
  */
 import type { Knex } from 'knex';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dialectOf } from '../store/database.ts';
 import { DayCutter, localDaySql, offsetSegments } from './chain-calendar.ts';
 
-export const rollupTable = 'report_daily';
-const keyColumns = ['day', 'cinema_id', 'card_type_id', 'kind', 'consumption_type', 'cashier'] as const;
+export const rollupTable = 'report_rollup';
 
+/**
+ * `d`: day, every key; `dc`: day, cashier ''; `m`: month, every key; `mc`: month, cashier ''.
+ */
+export const grains = ['d', 'dc', 'm', 'mc'] as const;
+export type Grain = (typeof grains)[number];
+const keyColumns = ['grain', 'period', 'cinema_id', 'card_type_id', 'kind', 'consumption_type', 'cashier'] as const;
+
+/** An op group at day level (what ingest and the recomputation produce). */
 export interface RollupRow {
   day: string;
   cinema_id: string;
@@ -39,6 +50,85 @@ export interface RollupRow {
   uses: number;
   amount_fen: number;
   exhausted: number;
+}
+
+/** A stored row: a day-level group at one grain. */
+export interface StoredRollup extends Omit<RollupRow, 'day'> {
+  grain: Grain;
+  /** `YYYY-MM-DD` (day grains) or `YYYY-MM` (month grains). */
+  period: string;
+}
+
+/** `YYYY-MM` of a `YYYY-MM-DD`. */
+export const monthOf = (day: string): string => day.slice(0, -3);
+
+/** The four stored rows a day-level group adds to. */
+function atGrains(row: RollupRow): StoredRollup[] {
+  const { day, ...rest } = row;
+  return [
+    { ...rest, grain: 'd', period: day },
+    { ...rest, grain: 'dc', period: day, cashier: '' },
+    { ...rest, grain: 'm', period: monthOf(day) },
+    { ...rest, grain: 'mc', period: monthOf(day), cashier: '' },
+  ];
+}
+
+/** Day-level groups summed into stored rows at every grain. */
+export function toStored(rows: readonly RollupRow[]): StoredRollup[] {
+  const stored = new Map<string, StoredRollup>();
+  for (const row of rows) for (const g of atGrains(row)) accumulate(stored, g);
+  return [...stored.values()];
+}
+
+/** A stretch of periods of one grain; open ends undefined. */
+export interface RollupSegment {
+  readonly grain: Grain;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+}
+
+function shiftDay(day: string, by: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + by)).toISOString().slice(0, 10);
+}
+const firstOfMonth = (day: string) => `${monthOf(day)}-01`;
+function lastOfMonth(day: string): string {
+  const [y, m] = day.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * Which stored rows answer a query over days `from`..`to` (inclusive, open ends undefined): whole
+ * months from a month grain, the days of a partial month at either end from a day grain; a query
+ * grouped by day reads day rows throughout. The cashier-less grains serve whatever does not group
+ * or filter by cashier.
+ */
+export function rollupSegments(from: string | undefined, to: string | undefined, needs: { readonly day: boolean; readonly cashier: boolean }): RollupSegment[] {
+  const day: Grain = needs.cashier ? 'd' : 'dc';
+  const month: Grain = needs.cashier ? 'm' : 'mc';
+  if (needs.day) return [{ grain: day, from, to }];
+  if (from !== undefined && to !== undefined && monthOf(from) === monthOf(to)) {
+    return from === firstOfMonth(from) && to === lastOfMonth(to) ? [{ grain: month, from: monthOf(from), to: monthOf(to) }] : [{ grain: day, from, to }];
+  }
+  const out: RollupSegment[] = [];
+  let monthFrom: string | undefined;
+  let monthTo: string | undefined;
+  if (from !== undefined) {
+    if (from === firstOfMonth(from)) monthFrom = monthOf(from);
+    else {
+      out.push({ grain: day, from, to: lastOfMonth(from) });
+      monthFrom = monthOf(shiftDay(lastOfMonth(from), 1));
+    }
+  }
+  if (to !== undefined) {
+    if (to === lastOfMonth(to)) monthTo = monthOf(to);
+    else {
+      out.push({ grain: day, from: firstOfMonth(to), to });
+      monthTo = monthOf(shiftDay(firstOfMonth(to), -1));
+    }
+  }
+  if (monthFrom === undefined || monthTo === undefined || monthFrom <= monthTo) out.push({ grain: month, from: monthFrom, to: monthTo });
+  return out;
 }
 
 type OpFacts = Pick<LedgerRow, 'kind' | 'uses_delta' | 'remaining_after' | 'anomaly'>;
@@ -72,12 +162,12 @@ export async function rollupTimeZone(db: Knex): Promise<string> {
   return row?.time_zone ?? 'Asia/Shanghai';
 }
 
-function keyOf(r: Pick<RollupRow, (typeof keyColumns)[number]>): string {
-  return keyColumns.map((k) => r[k]).join('\u0001');
+function keyOf(r: RollupRow | StoredRollup): string {
+  return 'grain' in r ? keyColumns.map((k) => r[k]).join('\u0001') : [r.day, r.cinema_id, r.card_type_id, r.kind, r.consumption_type, r.cashier].join('\u0001');
 }
 
 /** Adds `row` into `into` by key. */
-function accumulate(into: Map<string, RollupRow>, row: RollupRow): void {
+function accumulate<R extends RollupRow | StoredRollup>(into: Map<string, R>, row: R): void {
   const key = keyOf(row);
   const there = into.get(key);
   if (!there) {
@@ -109,8 +199,8 @@ async function cardTypesOf(trx: Knex, cardNos: readonly string[]): Promise<(card
 
 /**
  * Adds freshly inserted ledger rows to the rollup, in the caller's transaction: one read of the
- * rows' card types and one upsert of the (few) day × key groups they fall in. Groups are written in
- * key order, so two transactions adding to the same groups lock them in the same order.
+ * rows' card types and one upsert of the (few) groups they fall in, at every grain. Groups are
+ * written in key order, so two transactions adding to the same groups lock them in the same order.
  */
 export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -131,13 +221,14 @@ export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerR
       exhausted: emptiesCard(r) ? 1 : 0,
     });
   }
-  await upsert(trx, [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
+  const stored = toStored([...groups.values()]).map((g) => [keyOf(g), g] as const);
+  await upsert(trx, stored.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
 }
 
 /** Rows per INSERT: knex writes a multi-row SQLite insert as a compound SELECT (at most 500 terms). */
 const insertChunk = 400;
 
-async function upsert(trx: Knex.Transaction, groups: readonly RollupRow[]): Promise<void> {
+async function upsert(trx: Knex.Transaction, groups: readonly StoredRollup[]): Promise<void> {
   const add = (column: string) => trx.raw('?? + excluded.??', [`${rollupTable}.${column}`, column]);
   for (let i = 0; i < groups.length; i += insertChunk) {
     await trx(rollupTable)
@@ -201,6 +292,11 @@ export async function aggregateLedger(db: Knex, timeZone: string, filter?: Ledge
   return [...days.values()];
 }
 
+/** The stored rows the op table says there should be (what {@link rebuildRollups} writes). */
+export async function computeRollups(db: Knex, timeZone: string): Promise<StoredRollup[]> {
+  return toStored(await aggregateLedger(db, timeZone));
+}
+
 /**
  * Recomputes the whole rollup from the op table, in one transaction (in `timeZone`, which then
  * becomes the rollup's zone; by default the one it has).
@@ -208,15 +304,15 @@ export async function aggregateLedger(db: Knex, timeZone: string, filter?: Ledge
 export async function rebuildRollups(db: Knex, timeZone?: string): Promise<void> {
   await db.transaction(async (trx) => {
     const zone = timeZone ?? (await rollupTimeZone(trx));
-    const rows = await aggregateLedger(trx, zone);
+    const rows = await computeRollups(trx, zone);
     await trx(rollupTable).delete();
     for (let i = 0; i < rows.length; i += insertChunk) await trx(rollupTable).insert(rows.slice(i, i + insertChunk));
     await trx('report_settings').where({ id: 1 }).update({ time_zone: zone });
   });
 }
 
-/** Every rollup row, in key order (tests compare this with a recomputation). */
-export async function readRollups(db: Knex): Promise<RollupRow[]> {
-  const rows: RollupRow[] = await db(rollupTable).select('*').orderBy([...keyColumns]);
+/** Every stored row (tests compare this with a recomputation). */
+export async function readRollups(db: Knex): Promise<StoredRollup[]> {
+  const rows: StoredRollup[] = await db(rollupTable).select('*');
   return rows.map((r) => ({ ...r, ops: Number(r.ops), uses: Number(r.uses), amount_fen: Number(r.amount_fen), exhausted: Number(r.exhausted) }));
 }

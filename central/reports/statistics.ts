@@ -15,7 +15,7 @@ import { findCard } from '../cards/card-record.ts';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dayRangeInstants } from './chain-calendar.ts';
 import { reportMessages } from './messages.ts';
-import { aggregateLedger, rollupTable, rollupTimeZone, type RollupRow } from './rollups.ts';
+import { aggregateLedger, rollupSegments, rollupTable, rollupTimeZone, type RollupRow } from './rollups.ts';
 
 type S = components['schemas'];
 export type RedemptionPage = S['RedemptionPage'];
@@ -200,15 +200,30 @@ export class Statistics {
     return { groupBy: keys, rows: out, totals: sumTotals(out) };
   }
 
-  /** Redemption groups from the rollup, summed in SQL, in key order. */
+  /** Redemption groups from the rollup, in key order. */
   private async rollupRedemptions(r: Resolved, keys: readonly GroupKey[]): Promise<RollupRow[]> {
-    const cols = keys.map((k) => groupColumn[k]);
-    const q = this.db(rollupTable).where('kind', 'redeem');
-    applyRollupFilter(q, r);
-    q.select(...cols, this.db.raw('SUM(ops) as ops'), this.db.raw('SUM(uses) as uses'), this.db.raw('SUM(amount_fen) as amount_fen'));
-    if (cols.length > 0) q.groupBy(cols);
-    const rows = ((await q) as Record<string, unknown>[]).filter((row) => row['ops'] !== null);
-    return fold(rows.map(rollupOf), cols);
+    return this.sumRollup(r, ['redeem'], keys.map((k) => groupColumn[k]));
+  }
+
+  /**
+   * Stored rollup rows of `kinds` matching `r`, summed in SQL by `cols` from the coarsest grains
+   * that answer (`rollupSegments`), then across those grains here; in key order.
+   */
+  private async sumRollup(r: Resolved, kinds: readonly string[], cols: readonly (keyof RollupRow)[], where?: (q: Knex.QueryBuilder) => void): Promise<RollupRow[]> {
+    const needs = { day: cols.includes('day'), cashier: cols.includes('cashier') || r.filter.cashier !== undefined };
+    const sums = ['ops', 'uses', 'amount_fen', 'exhausted'].map((m) => this.db.raw(`SUM(${m}) as ${m}`));
+    const rows: RollupRow[] = [];
+    for (const segment of rollupSegments(r.days.from, r.days.to, needs)) {
+      const q = this.db(rollupTable).where('grain', segment.grain).whereIn('kind', kinds);
+      if (segment.from !== undefined) q.where('period', '>=', segment.from);
+      if (segment.to !== undefined) q.where('period', '<=', segment.to);
+      applyRollupFilter(q, r);
+      where?.(q);
+      q.select(...cols.map((c) => (c === 'day' ? 'period as day' : c)), ...sums);
+      if (cols.length > 0) q.groupBy(cols.map((c) => (c === 'day' ? 'period' : c)));
+      for (const row of (await q) as Record<string, unknown>[]) if (row['ops'] !== null) rows.push(rollupOf(row));
+    }
+    return fold(rows, cols);
   }
 
   /** The same groups computed from the op table (card-number filters). */
@@ -225,11 +240,7 @@ export class Statistics {
 
   async settlement(filter: Omit<ReportFilter, 'cardNo' | 'cardNoFrom' | 'cardNoTo' | 'since' | 'until' | 'cashier' | 'consumptionType'>): Promise<Settlement> {
     const resolved = resolveFilter(filter);
-    const q = this.db(rollupTable).whereIn('kind', ['redeem', 'activate', 'reissue']);
-    applyRollupFilter(q, resolved);
-    const grouped = (await q
-      .select('cinema_id', 'card_type_id', 'kind', this.db.raw('SUM(ops) as ops'), this.db.raw('SUM(uses) as uses'))
-      .groupBy('cinema_id', 'card_type_id', 'kind')) as { cinema_id: string; card_type_id: string; kind: string; ops: unknown; uses: unknown }[];
+    const grouped = await this.sumRollup(resolved, ['redeem', 'activate', 'reissue'], ['cinema_id', 'card_type_id', 'kind']);
     const names = await this.names();
     const lines = new Map<string, S['SettlementLine']>();
     for (const g of grouped) {
@@ -305,16 +316,10 @@ export class Statistics {
   /** Cards used up per day and cinema (the redemptions that left a card at 0). */
   async recycled(filter: Pick<ReportFilter, 'cinemaId' | 'cardTypeId' | 'day' | 'from' | 'to'>): Promise<RecycledCards> {
     const resolved = resolveFilter(filter);
-    const q = this.db(rollupTable).where('kind', 'redeem').andWhere('exhausted', '>', 0);
-    applyRollupFilter(q, resolved);
-    const grouped = (await q.select('day', 'cinema_id', this.db.raw('SUM(exhausted) as cards')).groupBy('day', 'cinema_id')) as {
-      day: string;
-      cinema_id: string;
-      cards: unknown;
-    }[];
+    const grouped = await this.sumRollup(resolved, ['redeem'], ['day', 'cinema_id'], (q) => q.where('exhausted', '>', 0));
     const names = await this.names();
     const rows: S['RecycledDay'][] = grouped
-      .map((g) => ({ day: g.day, cinemaId: nullIfEmpty(g.cinema_id), cinemaName: names.cinema(nullIfEmpty(g.cinema_id)), cards: Number(g.cards) }))
+      .map((g) => ({ day: g.day, cinemaId: nullIfEmpty(g.cinema_id), cinemaName: names.cinema(nullIfEmpty(g.cinema_id)), cards: g.exhausted }))
       .sort((a, b) => compare(a.day, b.day) || byNames(a, b));
     return { rows, totals: { cards: rows.reduce((n, r) => n + r.cards, 0) } };
   }
@@ -380,7 +385,8 @@ function rollupOf(row: Record<string, unknown>): RollupRow {
 function fold(rows: readonly RollupRow[], cols: readonly (keyof RollupRow)[]): RollupRow[] {
   const groups = new Map<string, RollupRow>();
   for (const r of rows) {
-    const key = cols.map((c) => r[c]).join('\u0001');
+    let key = '';
+    for (const c of cols) key += `${r[c]}\u0001`;
     const g = groups.get(key);
     if (g) {
       g.ops += r.ops;
@@ -388,12 +394,13 @@ function fold(rows: readonly RollupRow[], cols: readonly (keyof RollupRow)[]): R
       g.amount_fen += r.amount_fen;
       g.exhausted += r.exhausted;
     } else {
-      const blank = rollupOf({});
-      for (const c of cols) (blank as unknown as Record<string, unknown>)[c] = r[c];
-      groups.set(key, { ...blank, ops: r.ops, uses: r.uses, amount_fen: r.amount_fen, exhausted: r.exhausted });
+      const group: RollupRow = { day: '', cinema_id: '', card_type_id: '', kind: '', consumption_type: '', cashier: '', ops: r.ops, uses: r.uses, amount_fen: r.amount_fen, exhausted: r.exhausted };
+      for (const c of cols) (group as unknown as Record<string, unknown>)[c] = r[c];
+      groups.set(key, group);
     }
   }
-  return [...groups.entries()].sort(([a], [b]) => compare(a, b)).map(([, g]) => g);
+  const keys = [...groups.keys()].sort();
+  return keys.map((k) => groups.get(k)!);
 }
 
 function sumTotals(rows: readonly { ops: number; uses: number; amountFen: number }[]): S['ReportTotals'] {
@@ -402,8 +409,6 @@ function sumTotals(rows: readonly { ops: number; uses: number; amountFen: number
 
 function applyRollupFilter(q: Knex.QueryBuilder, r: Resolved): void {
   const f = r.filter;
-  if (r.days.from !== undefined) q.where('day', '>=', r.days.from);
-  if (r.days.to !== undefined) q.where('day', '<=', r.days.to);
   if (f.cinemaId !== undefined) q.where('cinema_id', f.cinemaId);
   if (f.cardTypeId !== undefined) q.where('card_type_id', f.cardTypeId);
   if (f.consumptionType !== undefined) q.where('consumption_type', f.consumptionType);

@@ -42,9 +42,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('cards', (t) => {
     t.index(['state', 'cinema_id', 'card_type_id', 'remaining_uses'], 'cards_liability_index');
   });
-  // Rollups of ops already recorded (a database upgraded to this version).
-  const { rebuildRollups } = await import('../../reports/rollups.ts');
-  await rebuildRollups(knex);
+  // The rollup of ops already recorded is built by the next migration (report_rollup replaces this table).
 }
 
 export async function down(knex: Knex): Promise<void> {
