@@ -87,8 +87,15 @@ export class BackupService {
         ? { ...r, status: 'failed' as const, error: r.error ?? 'interrupted: the process making it stopped' }
         : r,
     );
+    // Until its pruning and unlocking are done too, this process's backup shows as running: a start
+    // is refused until then, and the list must not say otherwise.
     const live = this.current?.record;
-    if (live && !items.some((r) => r.id === live.id)) items.unshift(live);
+    if (live) {
+      const shown = { ...live, status: 'running' as const, verifiedAt: null };
+      const at = items.findIndex((r) => r.id === live.id);
+      if (at >= 0) items[at] = shown;
+      else items.unshift(shown);
+    }
     return { items, lastVerified: items.find((r) => r.status === 'verified') ?? null };
   }
 
