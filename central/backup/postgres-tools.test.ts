@@ -3,6 +3,7 @@
  * a crash; verification cleans up the scratch databases a dead one left.
  */
 import assert from 'node:assert/strict';
+import type { Knex } from 'knex';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,14 +15,20 @@ import { BackupService } from './backup-service.ts';
 import { PostgresEngine } from './postgres-engine.ts';
 import { migrateToLatest } from '../store/migration-source.ts';
 
+/** Runs `work` on a scratch PostgreSQL database, given as knex and as its URL. */
+async function withPostgres(work: (db: Knex, url: string) => Promise<void>): Promise<void> {
+  const postgres = testDatabases().find((d) => d.name === 'postgres')!;
+  await withScratchDatabase(postgres, async (db) => {
+    const { user, host, port, database } = (db.client.config as { connection: Record<string, string> }).connection;
+    await work(db, `postgres://${user}@${host}:${port}/${database}`);
+  });
+}
+
 describe('PostgreSQL backups without the tools [postgres]', function () {
   this.timeout(60_000);
 
   it('record a failed backup naming the missing program and what to do', async () => {
-    const postgres = testDatabases().find((d) => d.name === 'postgres')!;
-    await withScratchDatabase(postgres, async (db) => {
-      const { user, host, port, database } = (db.client.config as { connection: Record<string, string> }).connection;
-      const url = `postgres://${user}@${host}:${port}/${database}`;
+    await withPostgres(async (db, url) => {
       const dir = mkdtempSync(join(tmpdir(), 'cinecard-notools-'));
       try {
         const backups = new BackupService({
@@ -47,10 +54,7 @@ describe('PostgreSQL verification [postgres]', function () {
   this.timeout(60_000);
 
   it('drops scratch databases a dead verification left behind an hour ago, and leaves young ones (running elsewhere) alone', async () => {
-    const postgres = testDatabases().find((d) => d.name === 'postgres')!;
-    await withScratchDatabase(postgres, async (db) => {
-      const { user, host, port, database } = (db.client.config as { connection: Record<string, string> }).connection;
-      const url = `postgres://${user}@${host}:${port}/${database}`;
+    await withPostgres(async (db, url) => {
       await migrateToLatest(db);
       const leftover = `cinecard_verify_${(Date.now() - 2 * 3_600_000).toString(16)}_dead0001`;
       const young = `cinecard_verify_${Date.now().toString(16)}_a11ce001`;
