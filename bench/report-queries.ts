@@ -8,7 +8,7 @@
  * in the same run. Values are medians of several runs after a warm-up. Timing never fails the run.
  *
  * BENCH_REPORT_OPS (default 10,000,000) sets the op count on both databases; BENCH_REPORT_SQLITE_OPS
- * overrides it for SQLite. Whatever the count, the ops span the same year, so the rollup (and so
+ * overrides it for SQLite; BENCH_REPORT_DATABASES (default `postgres,sqlite`) picks the databases. Whatever the count, the ops span the same year, so the rollup (and so
  * the rollup's timings) is that of a year of a 20-cinema chain; only the raw GROUP BYs shrink.
  */
 import { v7 } from 'uuid';
@@ -61,15 +61,15 @@ async function seedPostgres(db: Knex, s: Seeded & { batch?: string }, ops: numbe
   const cinemas = `ARRAY[${s.cinemas.map((c) => `'${c}'`).join(',')}]::uuid[]`;
   const types = `ARRAY[${s.types.map((c) => `'${c}'`).join(',')}]::uuid[]`;
   const at = new Date(START).toISOString();
-  await db.raw(`INSERT INTO cards SELECT 'B' || lpad(g::text, 10, '0'), lpad(to_hex(g), 14, '0'), (${types})[1 + g % ${TYPES}], ?, 'active', NULL, NULL, 1, 2, ?, 1000,
+  await db.raw(`INSERT INTO cards (card_no, uid, card_type_id, batch_id, state, blacklist_reason, blacklisted_at, issue_epoch, issue_from_seq, issued_at, issued_uses, remaining_uses, applied_seq, max_seq, expires_at, cinema_id, activated_at, recycled_at, recycled_reason, recycled_cinema_id, made_at, updated_at) SELECT 'B' || lpad(g::text, 10, '0'), lpad(to_hex(g), 14, '0'), (${types})[1 + g % ${TYPES}], ?, 'active', NULL, NULL, 1, 2, ?, 1000,
       1000 - (? / ${CARDS}), 2, 2, '2027-01-01T00:00:00.000Z', (${cinemas})[1 + g % ${CINEMAS}], ?, NULL, NULL, NULL, ?, ? FROM generate_series(0, ${CARDS - 1}) g`, [
     (s as { batch: string }).batch, at, ops, at, at, at,
   ]);
-  await db.raw(`INSERT INTO card_issues SELECT card_no, 1, 2, card_type_id, cinema_id, 1000, ?, NULL, NULL FROM cards`, [at]);
+  await db.raw(`INSERT INTO card_issues (card_no, epoch, from_seq, card_type_id, cinema_id, uses, issued_at, issued_by_user_id, issued_by_terminal_id) SELECT card_no, 1, 2, card_type_id, cinema_id, 1000, ?, NULL, NULL FROM cards`, [at]);
   const chunk = 1_000_000;
   for (let from = 0; from < ops; from += chunk) {
     const to = Math.min(ops, from + chunk) - 1;
-    await db.raw(`INSERT INTO ledger_entries
+    await db.raw(`INSERT INTO ledger_entries (op_id, card_no, seq, kind, uses_delta, remaining_after, consumption_type, amount_fen, cinema_id, terminal_id, user_id, cashier, occurred_at, recorded_at, content_hash, status, anomaly, issue_epoch)
       SELECT gen_random_uuid(), 'B' || lpad((g % ${CARDS})::text, 10, '0'), 3 + g / ${CARDS}, 'redeem', -1, 999 - g / ${CARDS},
         CASE WHEN g % 3 = 0 THEN 'concession' ELSE 'ticket' END, 3500, (${cinemas})[1 + (g / 7) % ${CINEMAS}], NULL, NULL, 'cashier-' || (g % ${CASHIERS}),
         to_char(timestamp '2025-01-01' + g * interval '${SPAN_SECONDS / ops} seconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
@@ -87,18 +87,18 @@ async function seedSqlite(db: Knex, s: Seeded & { batch?: string }, ops: number)
   await db.raw('CREATE TEMP TABLE bench_ids (kind TEXT, i INTEGER, id TEXT, PRIMARY KEY (kind, i))');
   await db('bench_ids').insert([...s.cinemas.map((id, i) => ({ kind: 'c', i, id })), ...s.types.map((id, i) => ({ kind: 't', i, id }))]);
   await db.raw(`WITH RECURSIVE g(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM g WHERE x < ${CARDS - 1})
-    INSERT INTO cards SELECT printf('B%010d', x), printf('%014X', x), (SELECT id FROM bench_ids WHERE kind = 't' AND i = x % ${TYPES}), ?, 'active', NULL, NULL, 1, 2, ?, 1000,
+    INSERT INTO cards (card_no, uid, card_type_id, batch_id, state, blacklist_reason, blacklisted_at, issue_epoch, issue_from_seq, issued_at, issued_uses, remaining_uses, applied_seq, max_seq, expires_at, cinema_id, activated_at, recycled_at, recycled_reason, recycled_cinema_id, made_at, updated_at) SELECT printf('B%010d', x), printf('%014X', x), (SELECT id FROM bench_ids WHERE kind = 't' AND i = x % ${TYPES}), ?, 'active', NULL, NULL, 1, 2, ?, 1000,
       1000 - (? / ${CARDS}), 2, 2, '2027-01-01T00:00:00.000Z', (SELECT id FROM bench_ids WHERE kind = 'c' AND i = x % ${CINEMAS}), ?, NULL, NULL, NULL, ?, ? FROM g`, [
     (s as { batch: string }).batch, at, ops, at, at, at,
   ]);
-  await db.raw(`INSERT INTO card_issues SELECT card_no, 1, 2, card_type_id, cinema_id, 1000, ?, NULL, NULL FROM cards`, [at]);
+  await db.raw(`INSERT INTO card_issues (card_no, epoch, from_seq, card_type_id, cinema_id, uses, issued_at, issued_by_user_id, issued_by_terminal_id) SELECT card_no, 1, 2, card_type_id, cinema_id, 1000, ?, NULL, NULL FROM cards`, [at]);
   const startSeconds = START / 1000;
   const chunk = 1_000_000;
   for (let from = 0; from < ops; from += chunk) {
     const to = Math.min(ops, from + chunk) - 1;
     await db.transaction(async (trx) => {
       await trx.raw(`WITH RECURSIVE g(x) AS (SELECT ${from} UNION ALL SELECT x + 1 FROM g WHERE x < ${to})
-        INSERT INTO ledger_entries SELECT printf('00000000-0000-7000-8000-%012d', x), printf('B%010d', x % ${CARDS}), 3 + x / ${CARDS}, 'redeem', -1, 999 - x / ${CARDS},
+        INSERT INTO ledger_entries (op_id, card_no, seq, kind, uses_delta, remaining_after, consumption_type, amount_fen, cinema_id, terminal_id, user_id, cashier, occurred_at, recorded_at, content_hash, status, anomaly, issue_epoch) SELECT printf('00000000-0000-7000-8000-%012d', x), printf('B%010d', x % ${CARDS}), 3 + x / ${CARDS}, 'redeem', -1, 999 - x / ${CARDS},
           CASE WHEN x % 3 = 0 THEN 'concession' ELSE 'ticket' END, 3500, (SELECT id FROM bench_ids WHERE kind = 'c' AND i = (x / 7) % ${CINEMAS}), NULL, NULL, 'cashier-' || (x % ${CASHIERS}),
           strftime('%Y-%m-%dT%H:%M:%fZ', ${startSeconds} + x * ${SPAN_SECONDS / ops}, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', ${startSeconds} + x * ${SPAN_SECONDS / ops}, 'unixepoch'),
           printf('%064d', x), 'applied', NULL, 1
@@ -206,6 +206,7 @@ async function benchDialect(dialect: Dialect): Promise<BenchRow[]> {
 
 export async function reportBench(): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const dialect of ['postgres', 'sqlite'] as const) rows.push(...(await benchDialect(dialect)));
+  const wanted = (process.env['BENCH_REPORT_DATABASES'] ?? 'postgres,sqlite').split(',');
+  for (const dialect of ['postgres', 'sqlite'] as const) if (wanted.includes(dialect)) rows.push(...(await benchDialect(dialect)));
   return rows;
 }
