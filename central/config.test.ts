@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import knex from 'knex';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,5 +83,15 @@ describe('central configuration', () => {
     assert.match((await run(tsx, ['central/main.ts', 'create-admin', '-u', 'chief'], { cwd: root, env })).stdout, /Created admin chief/);
     const missing = await run(tsx, ['central/main.ts', 'enrol-code', '--cinema', 'NOPE'], { cwd: root, env }).catch((e: { stderr: string }) => e);
     assert.match(missing.stderr, /There is no cinema with code or id "NOPE"/);
+    // A replacement code must name a terminal of that cinema.
+    const db = knex({ client: 'sqlite3', connection: { filename: join(dataDir, 'central.sqlite') }, useNullAsDefault: true });
+    try {
+      await db('cinemas').insert({ id: '01a21400-0000-7000-8000-000000000001', code: 'CLI1', name: 'CLI cinema', created_at: new Date().toISOString(), updated_at: new Date().toISOString() });
+    } finally {
+      await db.destroy();
+    }
+    const stranger = await run(tsx, ['central/main.ts', 'enrol-code', '--cinema', 'CLI1', '--replaces', '01a21400-0000-7000-8000-0000000000ff'], { cwd: root, env }).catch((e: { stderr: string }) => e);
+    assert.match(stranger.stderr, /There is no terminal with id "01a21400-0000-7000-8000-0000000000ff" at CLI1/);
+    assert.match((await run(tsx, ['central/main.ts', 'enrol-code', '--cinema', 'CLI1'], { cwd: root, env })).stdout, /Enrolment code for a terminal of CLI1/);
   });
 });

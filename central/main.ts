@@ -6,6 +6,7 @@
  * PORT, CINECARD_JWT_SECRET, CINECARD_ACCESS_TOKEN_TTL, CINECARD_LOG_LEVEL).
  */
 import 'reflect-metadata';
+import { chmod } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type CentralConfig } from './config.ts';
 import { createLogger } from './logging.ts';
@@ -97,16 +98,22 @@ program
   .command('enrol-code')
   .description('issue a one-time enrolment code for a terminal of a cinema')
   .requiredOption('--cinema <code-or-id>', "the cinema's code or id")
-  .action((options: { cinema: string }) =>
+  .option('--replaces <terminal-id>', 're-enrol this terminal of the cinema (a wiped or replaced machine): same id, new secret')
+  .action((options: { cinema: string; replaces?: string }) =>
     withPlatform(async ({ db, audit, clock, config: cfg }) => {
       const cinemas = new CinemaStore(db);
       const cinema =
         (await cinemas.findByCode(options.cinema)) ??
         (/^[0-9a-f-]{36}$/i.test(options.cinema) ? await cinemas.findById(options.cinema) : undefined);
       if (!cinema) throw new UsageError(`There is no cinema with code or id "${options.cinema}".`);
-      const enrolment = new Enrolment(db, new TerminalStore(db), audit, clock, cfg.enrolmentCodeTtlSeconds);
-      const code = await enrolment.issueCode(cinema.id, null);
-      console.log(`Enrolment code for ${cinema.code} (${cinema.name}): ${code.code}\nValid once, until ${code.expiresAt}.`);
+      const terminals = new TerminalStore(db);
+      if (options.replaces !== undefined && (!/^[0-9a-f-]{36}$/i.test(options.replaces) || (await terminals.findById(options.replaces))?.cinemaId !== cinema.id)) {
+        throw new UsageError(`There is no terminal with id "${options.replaces}" at ${cinema.code}.`);
+      }
+      const enrolment = new Enrolment(db, terminals, audit, clock, cfg.enrolmentCodeTtlSeconds);
+      const code = await enrolment.issueCode(cinema.id, null, options.replaces ?? null);
+      const what = options.replaces ? `re-enrolling terminal ${options.replaces} of` : 'a terminal of';
+      console.log(`Enrolment code for ${what} ${cinema.code} (${cinema.name}): ${code.code}\nValid once, until ${code.expiresAt}.`);
     }),
   );
 
@@ -154,6 +161,7 @@ program
         await directory.ensure();
         try {
           await engine.dump(safetyCopy);
+          await chmod(safetyCopy, 0o600); // like the backups: it holds password hashes and every card
         } catch (error) {
           throw new UsageError(
             `Could not save the current database before overwriting it (${(error as Error).message}); nothing was changed. ` +
