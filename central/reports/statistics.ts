@@ -157,7 +157,8 @@ export class Statistics {
       .select('le.*', this.db.raw('COALESCE(ci.card_type_id, c.card_type_id) as card_type'))
       .orderBy([{ column: 'le.occurred_at' }, { column: 'le.op_id' }])
       .limit(limit);
-    if (after) q.where((w) => w.where('le.occurred_at', '>', after.at).orWhere((x) => x.where('le.occurred_at', after.at).andWhere('le.op_id', '>', after.id)));
+    // The first condition is the one the time index can seek with; the second breaks ties by op id.
+    if (after) q.where('le.occurred_at', '>=', after.at).andWhere((w) => w.where('le.occurred_at', '>', after.at).orWhere('le.op_id', '>', after.id));
     return q;
   }
 
