@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -228,6 +228,7 @@ describeCentral(
       assert.match(restored.stdout, new RegExp(`Restored ${backup.id} .* as the manifest says`));
       const saved = readdirSync(backupDirectory(config).path).filter((f) => f.startsWith('pre-restore-'));
       assert.equal(saved.length, 1);
+      assert.equal(statSync(join(backupDirectory(config).path, saved[0]!)).mode & 0o777, 0o600);
       // Not a backup: the list and retention leave it alone.
       assert.ok(!ok(await central().admin.client.GET('/v1/backups')).items.some((b) => b.id.startsWith('pre-restore')));
     });
