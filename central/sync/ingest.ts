@@ -30,6 +30,7 @@ import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
+import { addToRollups } from '../reports/rollups.ts';
 import { insertRows, selectByKeys, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
 import { syncMessages } from './messages.ts';
@@ -429,6 +430,9 @@ class BatchRun {
   private async flush(): Promise<void> {
     const { trx } = this;
     await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
+    // The rollup counts a row from its insert whatever its status (reports/rollups.ts), so rows this
+    // batch promotes from waiting below change no rollup; only the new rows are added.
+    await addToRollups(trx, this.ledgerRows);
     // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
     for (const row of this.promoted) {
       await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
