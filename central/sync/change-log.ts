@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { components } from '../client/schema.ts';
+import type { SyncBlacklistItem } from '../client/sync-messages.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { dialectOf } from '../store/database.ts';
 import { insertRows, type Column } from './bulk.ts';
@@ -124,6 +125,27 @@ function lastBlacklistOffset(entries: readonly ChangeEntry[]): number {
 export async function logPosition(db: Knex): Promise<LogPosition & { prunedThrough: number }> {
   const row = await db('sync_head').where({ id: 1 }).first<{ head: number; blacklist_version: number; pruned_through: number }>();
   return { head: Number(row.head), blacklistVersion: Number(row.blacklist_version), prunedThrough: Number(row.pruned_through) };
+}
+
+/**
+ * The blacklist-stream rows with `after < id ≤ upTo` as the poke hub sends them ahead of a poke
+ * (`spec/sync.md` §5), or undefined when there are more than `max` or one is not for every terminal
+ * (then terminals pull). Rows up to a position a commit announced are committed (ids follow commit
+ * order), so the read is complete.
+ */
+export async function readBlacklistRows(db: Knex, after: number, upTo: number, max = 50): Promise<SyncBlacklistItem[] | undefined> {
+  const rows: { id: number | string; cinema_id: string | null; payload: string }[] = await db('change_log')
+    .where('stream', 'blacklist')
+    .where('id', '>', after)
+    .where('id', '<=', upTo)
+    .orderBy('id')
+    .limit(max + 1)
+    .select('id', 'cinema_id', 'payload');
+  if (rows.length > max || rows.some((r) => r.cinema_id !== null)) return undefined;
+  return rows.map((r) => {
+    const entry = JSON.parse(r.payload) as SyncBlacklistEntry;
+    return { id: Number(r.id), cardNo: entry.cardNo, listed: entry.listed, reason: entry.reason, at: entry.at };
+  });
 }
 
 /** Drops rows created before `before` (retention); cursors older than the last dropped id reset. */

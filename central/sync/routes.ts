@@ -12,7 +12,7 @@ import { CinemaStore } from '../cinemas/cinema-store.ts';
 import { cardNo, cardRegistryOf } from '../cards/routes.ts';
 import { RedemptionRules } from '../rules/redemption-rules.ts';
 import { isoTime } from '../store/ids.ts';
-import { changeLogCommits, databaseKey, logPosition, pruneChangeLog, type LogPosition } from './change-log.ts';
+import { changeLogCommits, databaseKey, logPosition, pruneChangeLog, readBlacklistRows, type LogPosition } from './change-log.ts';
 import { SyncBatchBody, SyncIngest } from './ingest.ts';
 import { SyncFeed } from './sync-feed.ts';
 import { terminalOps } from './terminal-ops.ts';
@@ -101,7 +101,7 @@ export const syncModule: CentralModule = {
 
   install: async (app, platform) => {
     const { db, config, log, clock } = platform;
-    const hub = new SyncHub(platform, config.sync, await logPosition(db));
+    const hub = new SyncHub(platform, config.sync, await logPosition(db), (after, upTo) => readBlacklistRows(db, after, upTo));
     hub.attach(app.server);
     app.decorate('syncHub', hub);
     const key = databaseKey(db);

@@ -1,8 +1,11 @@
 /**
  * The sync socket (DESIGN §4): terminals connect to `/v1/sync/ws` on central's HTTP server with
- * their token and receive pokes `{head, blacklistVersion}` — hints to pull, nothing more.
+ * their token and receive pokes `{head, blacklistVersion}` — hints to pull.
  *
  * - Pokes are coalesced: a burst of commits sends one poke with the latest position.
+ * - When the blacklist moved by a few rows, the poke is preceded by those rows themselves (one read
+ *   of the change log for all sockets, {@link BlacklistReader}): a till refuses the card without
+ *   waiting for its pull, which a thousand tills would otherwise make at once.
  * - A slow reader (more than `maxBufferedBytes` queued) is skipped rather than buffered without
  *   bound; its next poke (or its 60 s pull) carries the latest head, so nothing is lost.
  * - Ping/pong every `pingIntervalMs`; a peer that missed the last pong is terminated.
@@ -15,7 +18,7 @@ import type { Duplex } from 'node:stream';
 import pg from 'pg';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { SYNC_SOCKET_PATH, type SyncPoke, type SyncWelcome } from '../client/sync-messages.ts';
+import { SYNC_SOCKET_PATH, SyncBlacklistDelta, type SyncBlacklistItem, type SyncPoke, type SyncWelcome } from '../client/sync-messages.ts';
 import type { Platform } from '../platform.ts';
 import { requirePermission } from '../auth/principal.ts';
 import { SYNC_CHANNEL, type LogPosition } from './change-log.ts';
@@ -24,6 +27,12 @@ export interface SyncHubOptions {
   readonly pingIntervalMs: number;
   readonly maxBufferedBytes: number;
 }
+
+/**
+ * Every blacklist-stream row of the change log with `after < id ≤ upTo`, or undefined when there
+ * are too many to send (or a row is not for every terminal): those terminals pull instead.
+ */
+export type BlacklistReader = (after: number, upTo: number) => Promise<SyncBlacklistItem[] | undefined>;
 
 interface Peer {
   readonly ws: WebSocket;
@@ -34,6 +43,8 @@ export class SyncHub {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   private readonly peers = new Set<Peer>();
   private position: LogPosition = { head: 0, blacklistVersion: 0 };
+  /** The position the last poke announced (the blacklist rows up to it were offered then). */
+  private announced: LogPosition;
   private flushScheduled = false;
   private closed = false;
   private readonly pingTimer: NodeJS.Timeout;
@@ -44,8 +55,10 @@ export class SyncHub {
     private readonly platform: Platform,
     private readonly options: SyncHubOptions,
     initial: LogPosition,
+    private readonly readBlacklist?: BlacklistReader,
   ) {
     this.position = { head: initial.head, blacklistVersion: initial.blacklistVersion };
+    this.announced = this.position;
     this.pingTimer = setInterval(() => this.heartbeat(), options.pingIntervalMs);
     this.pingTimer.unref();
   }
@@ -67,9 +80,20 @@ export class SyncHub {
       head: Math.max(this.position.head, position.head),
       blacklistVersion: Math.max(this.position.blacklistVersion, position.blacklistVersion),
     };
+    this.scheduleFlush();
+  }
+
+  /** One flush at a time (it may read the blacklist rows); pokes meanwhile go out after it. */
+  private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    setImmediate(() => {
+      void this.flush().finally(() => {
+        this.flushScheduled = false;
+        const { head, blacklistVersion } = this.position;
+        if (!this.closed && (head > this.announced.head || blacklistVersion > this.announced.blacklistVersion)) this.scheduleFlush();
+      });
+    });
   }
 
   close(): void {
@@ -112,17 +136,26 @@ export class SyncHub {
     ws.send(JSON.stringify(welcome));
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const poke: SyncPoke = { type: 'poke', ...this.position };
-    const frame = JSON.stringify(poke);
+  private async flush(): Promise<void> {
+    const position = this.position;
+    const after = this.announced.blacklistVersion;
+    const frames: string[] = [];
+    if (this.readBlacklist && position.blacklistVersion > after) {
+      const entries = await this.readBlacklist(after, position.blacklistVersion).catch(() => undefined);
+      const delta = entries && SyncBlacklistDelta.safeParse({ type: 'blacklist', after, upTo: position.blacklistVersion, entries });
+      if (delta?.success) frames.push(JSON.stringify(delta.data));
+    }
+    const poke: SyncPoke = { type: 'poke', ...position };
+    frames.push(JSON.stringify(poke));
+    this.announced = position;
+    if (this.closed) return;
     for (const peer of this.peers) {
       if (peer.ws.readyState !== peer.ws.OPEN) continue;
       if (peer.ws.bufferedAmount > this.options.maxBufferedBytes) {
         this.skipped++;
         continue;
       }
-      peer.ws.send(frame);
+      for (const frame of frames) peer.ws.send(frame);
     }
   }
 

@@ -10,12 +10,13 @@
  *   in between replays the page (items are full states: replaying is harmless). A reset answer
  *   replaces the replica from the snapshot, again in one transaction.
  * - Pokes: a WebSocket to central; a poke past our cursor triggers a pull. Pulls also run every
- *   60 s, so a lost poke (or a dead socket) costs latency, not data.
+ *   60 s, so a lost poke (or a dead socket) costs latency, not data. A blacklist change sent on the
+ *   socket ahead of its poke is applied at once when it follows on from our blacklist cursor.
  * - Several central URLs: a network failure moves to the next one (another instance).
  */
 import type { Knex } from 'knex';
 import { WebSocket } from 'ws';
-import { createCentralClient, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas } from '../../central/client/index.ts';
+import { createCentralClient, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas, type SyncBlacklistDelta } from '../../central/client/index.ts';
 import { type Clock, systemClock } from '../../adapters/clock.ts';
 import { Emitter, type Event } from '../../adapters/lifecycle.ts';
 import { type Logger, silentLogger } from '../../adapters/logger.ts';
@@ -392,6 +393,10 @@ export class SyncService {
         ws.on('message', (data) => {
           const message = parseSyncMessage(String(data));
           if (!message) return;
+          if (message.type === 'blacklist') {
+            void this.applyBlacklistDelta(message).catch((error: unknown) => this.log.warn({ error: String(error) }, 'blacklist delta not applied; the pull brings it'));
+            return;
+          }
           this.state = { ...this.state, head: Math.max(this.state.head, message.head) };
           void this.store.getMeta(BLACKLIST_CURSOR).then((bl) => {
             if (message.head > this.state.cursor || message.blacklistVersion > Number(bl ?? 0)) this.schedulePull(0);
@@ -410,6 +415,20 @@ export class SyncService {
         this.urlIndex++;
         this.socketTimer = this.timers.setTimeout(() => this.connectSocket(), this.backoff(++this.socketFailures));
       });
+  }
+
+  /**
+   * A blacklist change carried by the socket (`spec/sync.md` §5): applied with the blacklist cursor
+   * in one local transaction when it follows on from that cursor; otherwise the pull brings it.
+   */
+  private async applyBlacklistDelta(delta: SyncBlacklistDelta): Promise<void> {
+    if (this.disposed) return;
+    await this.store.write(async (trx) => {
+      const cursor = Number((await this.store.getMeta(BLACKLIST_CURSOR, trx)) ?? 0);
+      if (cursor < delta.after || cursor >= delta.upTo) return;
+      for (const { id, ...entry } of delta.entries) if (id > cursor) await applyBlacklist(trx, entry);
+      await this.store.setMeta(BLACKLIST_CURSOR, String(delta.upTo), trx);
+    });
   }
 
   // ── status ─────────────────────────────────────────────────────────────────────────────────

@@ -247,6 +247,39 @@ describeCentral('terminal sync', (central) => {
     await eventually(async () => (await t.store.db('blacklist').where({ card_no: a!.cardNo }).first()) !== undefined, 3000, 'poked pull');
   });
 
+  it('a blacklist change carried on the socket is enforced without waiting for the pull, and moves the blacklist cursor', async () => {
+    const t = await till();
+    const [a] = await cards(1);
+    let holdPulls = false;
+    let pullsInFlight = 0;
+    const held: typeof fetch = async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes('/v1/sync/changes')) return fetch(input, init);
+      if (holdPulls) throw new TypeError('pull held back by the test');
+      pullsInFlight++;
+      try {
+        return await fetch(input, init);
+      } finally {
+        pullsInFlight--;
+      }
+    };
+    const service = t.sync([central().url], { pokes: true, pullIntervalMs: 3_600_000, fetch: held });
+    service.start();
+    await eventually(() => (central().running.app.syncHub?.connections ?? 0) > 0, 5000, 'socket connected');
+    await eventually(() => service.status.lastSuccessAt !== null, 5000, 'first pull');
+    holdPulls = true;
+    await eventually(() => pullsInFlight === 0, 5000, 'no pull in flight'); // none can bring the change
+    ok(await central().admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: a!.cardNo } }, body: { reason: 'lost' } }));
+    await eventually(async () => (await t.store.db('blacklist').where({ card_no: a!.cardNo }).first()) !== undefined, 3000, 'the change on the socket');
+    const head = await central().platform.db('sync_head').where({ id: 1 }).first<{ blacklist_version: number }>();
+    assert.equal(Number(await t.store.getMeta('sync.blacklist_cursor')), Number(head!.blacklist_version));
+    // The pull is still the source of truth: once it gets through, the replica agrees.
+    holdPulls = false;
+    await service.syncNow();
+    assert.equal((await t.store.db('blacklist').where({ card_no: a!.cardNo }).first())?.reason, 'lost');
+    assert.equal(Number(await t.store.getMeta('sync.blacklist_cursor')) >= Number(head!.blacklist_version), true);
+  });
+
   it('a long outage: 50,000 queued ops drain in bounded memory with visible progress', async function () {
     this.timeout(120_000);
     const t = await till();
