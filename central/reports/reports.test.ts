@@ -305,3 +305,26 @@ describeCentral('reports', (central) => {
     assert.deepEqual(totalsOf((await summary({ day: D1 })).totals), [2, 3, 9500]);
   });
 });
+
+describeCentral(
+  'reports in another time zone',
+  (central) => {
+    it('cuts days where the configured zone says (the rollup follows reports.timeZone from start-up)', async () => {
+      const c = central();
+      assert.equal(await rollupTimeZone(c.platform.db), 'America/New_York');
+      const cinema = await c.createCinema('NY');
+      const type = await makeCardType(c);
+      const cardNo = '8800000009';
+      ok(await c.admin.client.POST('/v1/card-batches', { body: { cardTypeId: type.id, cards: [{ cardNo, uid: 'A1B2C309' }] } }));
+      ok(await c.admin.client.POST('/v1/cards/{cardNo}/activate', { params: { path: { cardNo } }, body: { cinemaId: cinema.id, seq: 2 } }));
+      const till = await c.enrolTerminal(cinema.id);
+      // 03:30 UTC on 10 March is still 9 March in New York (EDT began on the 9th at 07:00 UTC).
+      ok(await till.client.POST('/v1/ledger/ops', { body: redemption(cardNo, 3, 1, 9, { occurredAt: '2025-03-10T03:30:00.000Z' }) }));
+      const byDay = ok(await c.admin.client.GET('/v1/reports/redemptions/summary', { params: { query: { groupBy: 'day', from: '2025-03-01', to: '2025-03-31' } } }));
+      assert.deepEqual(byDay.rows.map((r) => [r.day, r.ops]), [['2025-03-09', 1]]);
+      const detail = ok(await c.admin.client.GET('/v1/reports/redemptions', { params: { query: { day: '2025-03-09' } } }));
+      assert.equal(detail.items.length, 1);
+    });
+  },
+  { reports: { timeZone: 'America/New_York' } },
+);
