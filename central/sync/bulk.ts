@@ -46,6 +46,25 @@ export async function insertRows(trx: Knex.Transaction, table: string, columns: 
   if (rows.length === 0) return;
   const names = columns.map((c) => c.name).join(', ');
   if (dialectOf(trx) === 'sqlite') {
+    // A column with one value in every row (the batch's terminal, cinema, time, kind …) is bound
+    // once in a SELECT over the VALUES of the others: fewer values to convert and to parse.
+    const first = rows[0]!;
+    const varying = columns.map((_, c) => rows.some((r) => (r[c] ?? null) !== (first[c] ?? null)));
+    const vary = varying.filter(Boolean).length;
+    if (rows.length > 1 && vary > 0 && vary < columns.length) {
+      let k = 0;
+      const select = varying.map((v) => (v ? `column${++k}` : '?')).join(', ');
+      const constants = columns.map((_, c) => first[c] ?? null).filter((_, c) => !varying[c]);
+      const one = `(${Array.from({ length: vary }, () => '?').join(', ')})`;
+      const size = sqliteChunk(vary);
+      for (let i = 0; i < rows.length; i += size) {
+        const chunk = rows.slice(i, i + size);
+        const params = [...constants];
+        for (const r of chunk) for (let c = 0; c < columns.length; c++) if (varying[c]) params.push(r[c] ?? null);
+        await sqliteRun(trx, `INSERT INTO ${table} (${names}) SELECT ${select} FROM (VALUES ${chunk.map(() => one).join(', ')})`, params);
+      }
+      return;
+    }
     const one = `(${columns.map(() => '?').join(', ')})`;
     for (let i = 0; i < rows.length; i += sqliteChunk(columns.length)) {
       const chunk = rows.slice(i, i + sqliteChunk(columns.length));

@@ -154,8 +154,13 @@ export class SyncIngest {
     const nowDate = this.clock.now();
     const now = isoTime(nowDate);
     const ops = [...batch.ops].sort((a, b) => a.termSeq - b.termSeq) as unknown as Record<string, unknown>[];
-    // Validation is pure: done before the transaction, so it overlaps other batches' writes.
-    const parsedOps = ops.map((raw) => FullOp.safeParse(raw));
+    // Validation is pure: done before the transaction, so it overlaps other batches' writes — in
+    // slices, so the statements of the batch being written are not kept waiting on this thread.
+    const parsedOps: ReturnType<typeof FullOp.safeParse>[] = [];
+    for (let i = 0; i < ops.length; i++) {
+      if (i > 0 && i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+      parsedOps.push(FullOp.safeParse(ops[i]));
+    }
 
     const attempt = (checkAll: boolean) => this.db.transaction(async (trx) => {
       const run = new BatchRun(trx, this.policy, principal, this.registry, now);
@@ -243,6 +248,8 @@ class BatchRun {
   private readonly miscRows: unknown[][] = [];
   private readonly alerts: Alert[] = [];
   private readonly cards = new Map<string, CardRow>();
+  /** Each card as the database has it in this transaction (read, or last written by {@link flush}). */
+  private readonly stored = new Map<string, CardRow>();
   private readonly touched = new Set<string>();
   private readonly hotlisted = new Set<string>();
   /** Cards written by {@link flush} already: each gets its change-log row at the end. */
@@ -306,7 +313,10 @@ class BatchRun {
     const cardNos = [...new Set(accepted.filter((a) => !isKeptOnly(a.op.kind)).map((a) => a.op.cardNo))].sort();
     if (cardNos.length > 0) {
       // Locked in card-number order: two batches sharing cards cannot deadlock.
-      for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', cardNos)) this.cards.set(row.card_no, row);
+      for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', cardNos)) {
+        this.cards.set(row.card_no, row);
+        this.stored.set(row.card_no, row);
+      }
     }
     for (const { op, result } of accepted) {
       const reject = (reason: string, detail: string) => Object.assign(result, this.park(op, reason, detail));
@@ -422,7 +432,10 @@ class BatchRun {
       throw error;
     }
     const fresh = await this.trx<CardRow>('cards').where({ card_no: op.cardNo }).first();
-    if (fresh) this.cards.set(op.cardNo, fresh);
+    if (fresh) {
+      this.cards.set(op.cardNo, fresh);
+      this.stored.set(op.cardNo, fresh);
+    }
     return undefined;
   }
 
@@ -437,9 +450,22 @@ class BatchRun {
     for (const row of this.promoted) {
       await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
     }
-    const touched = [...this.touched].sort().map((no) => this.cards.get(no)!);
-    await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, cardColumns, touched.map((c) => [c.card_no, ...cardColumns.map((col) => c[col.name])]));
-    for (const no of this.touched) this.flushed.add(no);
+    // Only the columns that changed are written (a redemption moves four), grouped by which they
+    // are: one statement per group, and indexes over unchanged columns are left alone.
+    const groups = new Map<string, { columns: typeof cardColumns; rows: unknown[][] }>();
+    for (const no of [...this.touched].sort()) {
+      const card = this.cards.get(no)!;
+      const before = this.stored.get(no);
+      const changed = cardColumns.filter((col) => before?.[col.name] !== card[col.name]);
+      this.stored.set(no, card);
+      this.flushed.add(no);
+      if (changed.length === 0) continue;
+      const key = changed.map((col) => col.name).join(',');
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { columns: changed, rows: [] }));
+      group.rows.push([no, ...changed.map((col) => card[col.name])]);
+    }
+    for (const { columns, rows } of groups.values()) await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, columns, rows);
     this.ledgerRows.length = 0;
     this.promoted.length = 0;
     this.touched.clear();
