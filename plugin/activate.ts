@@ -109,7 +109,13 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
 
   const store = await TerminalStore.open({ filename: config.dbFile, now: () => clock.now() });
   const disposables = new DisposableStore();
-  const sync = new PluginSync(store, config, clock, logger);
+  let sync: PluginSync;
+  try {
+    sync = new PluginSync(store, config, clock, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   let container: DependencyContainer | undefined;
   try {
     const identity = await store.identity();

@@ -39,6 +39,8 @@ export const PluginConfig = z.object({
       pullIntervalMs: z.number().int().min(1000).max(3_600_000).default(60_000),
       /** Listen on central's WebSocket for pokes (a blacklist reaches the till within a second). */
       pokes: z.boolean().default(true),
+      /** A PEM file with the CA that signed central's certificate (a chain's own CA): only it is trusted. */
+      caFile: z.string().min(1).optional(),
     })
     .strict()
     .optional(),

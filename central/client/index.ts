@@ -39,6 +39,15 @@ export function tlsDispatcher(ca: NonNullable<CentralClientOptions['ca']>): Agen
   return new Agent({ connect: { ca: Array.isArray(ca) ? [...ca] : (ca as string | Buffer) } });
 }
 
+/**
+ * A `fetch` that trusts exactly `ca` for https, through one dispatcher (one connection pool) for
+ * every request it makes — for callers that make clients often (the terminal's sync).
+ */
+export function fetchTrusting(ca: NonNullable<CentralClientOptions['ca']>, base: typeof fetch = fetch): typeof fetch {
+  const dispatcher = tlsDispatcher(ca);
+  return (input, init) => base(input, { ...init, dispatcher } as RequestInit);
+}
+
 export function createCentralClient(baseUrl: string, options: CentralClientOptions = {}): CentralClient {
   const client = createClient<paths>({
     baseUrl,

@@ -5,8 +5,7 @@
  * (JSON operations and the sync socket alike); and the configuration mistakes that stop the service.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
@@ -16,33 +15,13 @@ import { createLogger } from '../logging.ts';
 import { startCentral, type RunningCentral } from '../service.ts';
 import { createAdmin } from '../users/bootstrap.ts';
 import { ok } from '../test-support/harness.ts';
+import { makeCa as makeTestCa, makeServerCert as makeTestServerCert, type TestCa } from '../../test-support/tls-certs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cinecard-transport-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
-}
-
-/** A CA named `name`: its key and self-signed certificate. */
-function makeCa(name: string): { cert: string; key: string } {
-  const key = join(dir, `${name}.key`);
-  const cert = join(dir, `${name}.pem`);
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`);
-  return { cert, key };
-}
-
-/** A server certificate for 127.0.0.1, signed by `ca`. */
-function makeServerCert(ca: { cert: string; key: string }): { certFile: string; keyFile: string } {
-  const keyFile = join(dir, 'server.key');
-  const csr = join(dir, 'server.csr');
-  const certFile = join(dir, 'server.pem');
-  const ext = join(dir, 'server.ext');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', '/CN=127.0.0.1');
-  openssl('x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', certFile, '-days', '2', '-extfile', ext);
-  return { certFile, keyFile };
-}
+const makeCa = (name: string) => makeTestCa(dir, name);
+const makeServerCert = (ca: TestCa) => makeTestServerCert(dir, ca);
 
 async function start(overrides: Partial<CentralConfigInput>): Promise<RunningCentral> {
   const dataDir = mkdtempSync(join(dir, 'data-'));

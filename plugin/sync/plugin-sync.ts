@@ -4,7 +4,8 @@
  * screens a {@link CentralClient} authenticated as this terminal. Without central the terminal
  * works alone: ops wait in the outbox and the status says so.
  */
-import { createCentralClient, type CentralClient } from '../../central/client/index.ts';
+import { readFileSync } from 'node:fs';
+import { createCentralClient, fetchTrusting, type CentralClient } from '../../central/client/index.ts';
 import type { Clock } from '../../adapters/clock.ts';
 import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
 import type { Logger } from '../../adapters/logger.ts';
@@ -19,9 +20,18 @@ export interface PluginSyncStatus extends SyncStatus {
   readonly configured: boolean;
 }
 
+function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new TypeError(`invalid CineCard plugin configuration: central.caFile: cannot read ${file} (${(e as Error).message})`);
+  }
+}
+
 export class PluginSync implements Disposable {
   private readonly service: SyncService | undefined;
   private readonly auth: TerminalCredentialAuth | undefined;
+  private readonly fetchFn: typeof fetch = fetch;
   private readonly changed = new Emitter<PluginSyncStatus>();
   private readonly subscriptions: Disposable[] = [];
   private localPending = 0;
@@ -37,10 +47,12 @@ export class PluginSync implements Disposable {
     const central = config.central;
     // An HQ station makes cards under an operator's login (its screens use CentralLink); tills sync.
     if (central && config.mode === 'terminal') {
-      this.auth = new TerminalCredentialAuth(config.terminal.terminalId, central.terminalSecret, clock);
+      const ca = central.caFile === undefined ? undefined : readCa(central.caFile);
+      this.fetchFn = ca === undefined ? fetch : fetchTrusting(ca);
+      this.auth = new TerminalCredentialAuth(config.terminal.terminalId, central.terminalSecret, clock, this.fetchFn);
       this.service = new SyncService(
         store,
-        { centralUrls: central.urls, auth: this.auth, pullIntervalMs: central.pullIntervalMs, pokes: central.pokes },
+        { centralUrls: central.urls, auth: this.auth, pullIntervalMs: central.pullIntervalMs, pokes: central.pokes, ...(ca !== undefined ? { ca } : {}) },
         clock,
         logger.child({ part: 'sync' }),
       );
@@ -82,7 +94,7 @@ export class PluginSync implements Disposable {
         const authorised = async () => {
           const r = request.clone();
           r.headers.set('Authorization', `Bearer ${await auth.token(url)}`);
-          return fetch(r);
+          return this.fetchFn(r);
         };
         const response = await authorised();
         if (response.status !== 401) return response;

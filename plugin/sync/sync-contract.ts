@@ -58,6 +58,8 @@ export interface SyncOptions {
   readonly pokes?: boolean;
   /** Change-log page size. */
   readonly pullLimit?: number;
+  /** The CA (PEM) that signed central's certificate, when it is not a public CA's: only it is trusted. */
+  readonly ca?: string;
   /** For tests: the fetch to use (e.g. one that loses responses). */
   readonly fetch?: typeof fetch;
   /** For tests: runs inside the pull's local transaction after the items are applied, before the cursor is saved. */

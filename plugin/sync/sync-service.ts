@@ -16,7 +16,7 @@
  */
 import type { Knex } from 'knex';
 import { WebSocket } from 'ws';
-import { createCentralClient, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas, type SyncBlacklistDelta } from '../../central/client/index.ts';
+import { createCentralClient, fetchTrusting, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas, type SyncBlacklistDelta } from '../../central/client/index.ts';
 import { type Clock, systemClock } from '../../adapters/clock.ts';
 import { Emitter, type Event } from '../../adapters/lifecycle.ts';
 import { type Logger, silentLogger } from '../../adapters/logger.ts';
@@ -92,6 +92,8 @@ export class SyncService {
   readonly onStatus: Event<SyncStatus> = this.statusEmitter.event;
 
   private readonly timers: Timers;
+  /** The fetch every call goes through (trusting `options.ca` when given). */
+  private readonly fetchFn: typeof fetch | undefined;
   private readonly batchSize: number;
   private urlIndex = 0;
   private started = false;
@@ -120,6 +122,7 @@ export class SyncService {
     timers: Timers = systemTimers,
   ) {
     if (options.centralUrls.length === 0) throw new Error('SyncService needs at least one central URL');
+    this.fetchFn = options.ca !== undefined ? fetchTrusting(options.ca, options.fetch ?? fetch) : options.fetch;
     this.timers = timers;
     this.batchSize = Math.min(500, options.batchSize ?? 500);
   }
@@ -177,7 +180,7 @@ export class SyncService {
   private async client(): Promise<CentralClient> {
     const baseUrl = this.baseUrl;
     const token = await this.options.auth.token(baseUrl);
-    return createCentralClient(baseUrl, { token, ...(this.options.fetch ? { fetch: this.options.fetch } : {}) });
+    return createCentralClient(baseUrl, { token, ...(this.fetchFn ? { fetch: this.fetchFn } : {}) });
   }
 
   /** Runs a call; maps failures to {@link CentralCallError}, rotating URLs on network failures. */
@@ -387,7 +390,10 @@ export class SyncService {
       .token(baseUrl)
       .then((token) => {
         if (this.disposed) return;
-        const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + SYNC_SOCKET_PATH, { headers: { authorization: `Bearer ${token}` } });
+        const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + SYNC_SOCKET_PATH, {
+          headers: { authorization: `Bearer ${token}` },
+          ...(this.options.ca !== undefined ? { ca: this.options.ca } : {}),
+        });
         this.socket = ws;
         ws.on('open', () => (this.socketFailures = 0));
         ws.on('message', (data) => {
