@@ -179,7 +179,16 @@ describe('HQ console in Chromium [sqlite]', function () {
       return { name: download.suggestedFilename(), file };
     };
     await showPeriod('2026-03-01', '2026-03-03');
+    // Every status the page shows while exporting, to see the progress of the stream.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { statusSeen: string[] }).statusSeen = seen;
+      const status = document.querySelector('[data-testid=status]')!;
+      new MutationObserver(() => seen.push(status.textContent ?? '')).observe(status, { childList: true, characterData: true, subtree: true });
+    });
     const xlsx = await save('export-settlement-xlsx');
+    const seen = await page.evaluate(() => (window as unknown as { statusSeen: string[] }).statusSeen);
+    assert.ok(seen.some((s) => /^正在导出… 已接收 \d+\.\d KB$/.test(s)), `progress shown while the file arrives: ${JSON.stringify(seen)}`);
     assert.match(xlsx.name, /\.xlsx$/);
     const workbook = new ExcelJS.Workbook();
     await workbook.xlsx.readFile(xlsx.file);

@@ -319,6 +319,11 @@ function fileNameOf(disposition, fallback) {
   return plain ? plain[1] : fallback;
 }
 
+/** A byte count as KB or MB with one decimal. */
+function sizeText(bytes) {
+  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
 async function download(event) {
   const button = event.target.closest('[data-export]');
   if (!button) return;
@@ -330,7 +335,18 @@ async function download(event) {
     // The file's headers follow Accept-Language, which request() sends.
     const response = await request(`${exportPath}?${new URLSearchParams({ report: button.dataset.export, format, from, to })}`);
     const name = fileNameOf(response.headers.get('content-disposition'), `${button.dataset.export}.${format}`);
-    const url = URL.createObjectURL(await response.blob());
+    // The file is streamed as it is made: show how much has arrived while a long export runs.
+    const chunks = [];
+    let received = 0;
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      received += value.length;
+      setStatus(t('exporting_progress', { size: sizeText(received) }));
+    }
+    const url = URL.createObjectURL(new Blob(chunks, { type: response.headers.get('content-type') ?? 'application/octet-stream' }));
     const link = document.createElement('a');
     link.href = url;
     link.download = name;
