@@ -44,6 +44,8 @@ export const permissions = [
   'cards.sell',
   'cards.redeem',
   'cards.renew',
+  // rebuilding from the cards (both databases lost): HQ operators and cinema managers
+  'cards.rebuild',
   // what an enrolled terminal itself may do (sync)
   'sync.upload',
   'sync.pull',
@@ -60,7 +62,7 @@ const localStatistician: Permission[] = ['cinemas.read', 'stats.local', 'exports
 /** The default table (DESIGN §5). */
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   admin: permissions.filter((p) => !p.startsWith('sync.')),
-  operator: ['cinemas.read', 'card_types.manage', 'cards.make', 'cards.top_up', 'cards.change_type', 'backups.manage'],
+  operator: ['cinemas.read', 'card_types.manage', 'cards.make', 'cards.top_up', 'cards.change_type', 'backups.manage', 'cards.rebuild'],
   statistician: ['cinemas.read', 'stats.global', 'settlement.read', 'exports.global'],
   manager: [
     ...new Set<Permission>([
@@ -70,6 +72,7 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
       'blacklist.manage',
       'cards.reissue',
       'rules.manage',
+      'cards.rebuild',
       ...localStatistician,
       ...customerQuery,
       ...salesperson,
@@ -91,8 +94,10 @@ export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
  * (`stats.local`, `exports.local`) for the till's statistics screen, which checks the cashier's
  * local role (manager, local statistician) before asking: at the till the user is the host's
  * operator, who holds no central token.
+ * And it records rebuilds from the cards of its cinema and reads their progress (`cards.rebuild`)
+ * for the till's rebuild screen, which checks the local manager role the same way.
  */
-export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'cards.history', 'stats.local', 'exports.local', 'sync.upload', 'sync.pull'];
+export const terminalPermissions: readonly Permission[] = ['cinemas.read', 'cards.sell', 'cards.history', 'stats.local', 'exports.local', 'cards.rebuild', 'sync.upload', 'sync.pull'];
 
 /** Who may do what: each role's permissions and a terminal's own. */
 export interface PermissionTable {

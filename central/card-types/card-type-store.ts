@@ -104,6 +104,8 @@ export class CardTypeStore {
       if (patch.settlementPricePerUseFen !== undefined) changes.settlement_price_fen = patch.settlementPricePerUseFen;
       if (patch.concessionValuePerUseFen !== undefined) changes.concession_value_fen = patch.concessionValuePerUseFen;
       if (patch.validityDays !== undefined) changes.validity_days = patch.validityDays;
+      // A placeholder made by rebuilding from the cards is set up once HQ names or prices it.
+      if (patch.name !== undefined || patch.settlementPricePerUseFen !== undefined) (changes as Record<string, unknown>)['needs_setup'] = false;
       await trx('card_types').where({ id }).update(changes);
       await this.audit.record(trx, actor, {
         action: 'card_type.update',

@@ -201,4 +201,33 @@ export const cardDomainRows: MatrixRow[] = [
     scoped: true,
     call: async (c, t, f) => c.DELETE('/v1/cinemas/{cinemaId}/redemption-rules/{ruleId}', await rule(f, t)),
   },
+  // Rebuilding from the cards: HQ admins and operators, a cinema's manager and its terminal (the till's rebuild screen).
+  {
+    operationId: 'rebuildCard',
+    allowed: ['admin', 'operator', 'terminal', 'admin_on_terminal', 'manager'],
+    scoped: true,
+    call: async (c, t, f) => c.POST('/v1/rebuild/cards', { body: await rebuildOf(f, t) }),
+  },
+  {
+    operationId: 'getRebuildProgress',
+    allowed: ['admin', 'operator', 'terminal', 'admin_on_terminal', 'manager'],
+    scoped: true,
+    call: (c, t, f) => c.GET('/v1/rebuild/progress', { params: { query: { cinemaId: f.cinemas[t].id } } }),
+  },
 ];
+
+/** A card sold at cinema `t` (seq 2), as a rebuild tap reads it later at seq 5. */
+async function rebuildOf(f: MatrixFixtures, t: Target): Promise<Schemas['CardRebuild']> {
+  const type = await cardType(f);
+  const c = freshCard();
+  ok(await admin(f).POST('/v1/card-batches', { body: { cardTypeId: type.id, cards: [c] } }));
+  ok(await admin(f).POST('/v1/cards/{cardNo}/activate', { ...card(c.cardNo), body: { cinemaId: f.cinemas[t].id, seq: 2 } }));
+  const now = new Date().toISOString();
+  const later = new Date(Date.now() + 86_400_000 * 100).toISOString();
+  return {
+    opId: v7(),
+    tappedAt: now,
+    card: { cardNo: c.cardNo, uid: c.uid, cardTypeCode: 9, keyVersion: 1, blocked: false, issuedAt: now, originalExpiry: later, initialUses: 10, chainId: 1, issuingCinema: 1 },
+    record: { seq: 5, remainingUses: 7, lifetimeUsesLoaded: 10, expiresAt: later, status: 'active', lastTxAt: now, lastCinema: 1, lastTerminal: 1, lastAmount: 1, lastTxKind: 'redeem' },
+  };
+}

@@ -34,6 +34,9 @@ export interface CardRow {
   recycled_cinema_id: string | null;
   made_at: string;
   updated_at: string;
+  /** When the card's state was taken from the card itself (rebuilding from the cards). */
+  rebuilt_at?: string | null;
+  rebuilt_by_op?: string | null;
 }
 
 export function cardView(row: CardRow): Card {
@@ -61,6 +64,8 @@ export function cardView(row: CardRow): Card {
     recycledCinemaId: row.recycled_cinema_id,
     madeAt: row.made_at,
     updatedAt: row.updated_at,
+    rebuiltAt: row.rebuilt_at ?? null,
+    rebuiltByOp: row.rebuilt_by_op ?? null,
   };
 }
 

@@ -18,6 +18,7 @@ import { cardMessages } from './messages.ts';
 import type { CinemaStore } from '../cinemas/cinema-store.ts';
 import type { CardWriteKind, ShadowLedger, SyncedWrite } from '../ledger/shadow-ledger.ts';
 import { cinemaMessages } from '../cinemas/messages.ts';
+import { applyRebuild, type CardRebuildResult } from './card-rebuild.ts';
 
 type Schemas = components['schemas'];
 export type CardBatchCreate = Schemas['CardBatchCreate'];
@@ -239,6 +240,22 @@ export class CardRegistry {
         });
       },
     );
+  }
+
+  /**
+   * Rebuilding from the cards (`card-rebuild.ts`): a tapped card's static data and last record
+   * recreate the card, or bring central's state up to the card's. `raw` is the `CardRebuild` body
+   * (from the API, or a till's `rebuild` op payload with its op id); a synced op must name the
+   * same card and seq as its payload.
+   */
+  async rebuild(actor: Principal, raw: unknown, expect?: { readonly cardNo: string; readonly seq: number | null | undefined }): Promise<CardRebuildResult> {
+    if (expect) {
+      const body = (raw ?? {}) as { card?: { cardNo?: unknown }; record?: { seq?: unknown } };
+      if (body.card?.cardNo !== expect.cardNo || body.record?.seq !== expect.seq) {
+        throw new CentralError(cardMessages.rebuild_invalid, { detail: `the payload's card and seq must be the op's (${expect.cardNo} at ${expect.seq ?? 'no seq'})` });
+      }
+    }
+    return this.db.transaction((trx) => applyRebuild({ audit: this.audit }, trx, actor, raw, isoTime(this.clock.now()), this.synced));
   }
 
   /** A recycled card made into another type (HQ operator); its uses follow at re-issue. */

@@ -42,4 +42,19 @@ export const cardMessages = defineMessages({
     en: 'The expiry {expiresAt} is not in the future.',
     'zh-CN': '有效期 {expiresAt} 不在将来。',
   },
+  rebuild_invalid: {
+    type: 'invalid_data',
+    en: 'The rebuild op is not usable: {detail}.',
+    'zh-CN': '重建记录无法使用：{detail}。',
+  },
+  rebuild_uid_taken: {
+    type: 'conflict',
+    en: 'Card {cardNo} cannot be recreated: its chip UID {uid} belongs to card {other}.',
+    'zh-CN': '无法重建卡 {cardNo}：芯片 UID {uid} 已属于卡 {other}。',
+  },
+  rebuild_op_conflict: {
+    type: 'conflict',
+    en: 'Rebuild op {opId} was recorded before with other content.',
+    'zh-CN': '重建记录 {opId} 之前已以不同内容登记。',
+  },
 });

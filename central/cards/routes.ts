@@ -13,6 +13,8 @@ import { CinemaStore } from '../cinemas/cinema-store.ts';
 import { CardRegistry } from './card-registry.ts';
 import { ShadowLedger } from '../ledger/shadow-ledger.ts';
 import { cardStates } from './lifecycle.ts';
+import { CardRebuildBody, rebuildProgress } from './card-rebuild.ts';
+import { isoTime } from '../store/ids.ts';
 
 type S = components['schemas'];
 
@@ -57,6 +59,11 @@ export const CardRecycle = specSchema<S['CardRecycle']>()(z.strictObject({ note:
 export const CardReissue = specSchema<S['CardReissue']>()(
   z.strictObject({ cinemaId: id, uses: uses.optional(), expiresAt: timestamp.optional(), seq: cardSeq }),
 );
+export const RebuildProgressQuery = specSchema<NonNullable<operations['getRebuildProgress']['parameters']['query']>>()(
+  z.strictObject({ cinemaId: id.optional(), since: timestamp.optional() }),
+);
+export const CardRebuild = specSchema<S['CardRebuild']>()(CardRebuildBody);
+
 export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({ cardTypeId: id }));
 
 /** The registry over the platform's database (the cards module's, and sync ingest's for terminals' changes). */
@@ -149,6 +156,20 @@ export const cardsModule: CentralModule = {
         body: CardReissue,
         cinemaOf: ({ body }) => body.cinemaId,
         handler: async ({ params, body }, { principal }) => ({ status: 200, body: await cards.reissue(principal, params.cardNo, body) }),
+      }),
+      defineRoute({
+        path: '/v1/rebuild/cards',
+        method: 'post',
+        permission: 'cards.rebuild',
+        body: CardRebuild,
+        handler: async ({ body }, { principal }) => ({ status: 200, body: await cards.rebuild(principal, body) }),
+      }),
+      defineRoute({
+        path: '/v1/rebuild/progress',
+        method: 'get',
+        permission: 'cards.rebuild',
+        query: RebuildProgressQuery,
+        handler: async ({ query }, { principal }) => ({ status: 200, body: await rebuildProgress(db, principal, query, isoTime(platform.clock.now())) }),
       }),
       defineRoute({
         path: '/v1/cards/{cardNo}/change-type',

@@ -610,6 +610,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rebuild/cards": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rebuild a card from what it holds (both databases lost)
+         * @description An HQ station's record of a tapped card in rebuild mode (`spec/operations.md` § Rebuilding
+         *     from the cards): its static data and verified last record. A till sends the same as a synced
+         *     `rebuild` op (`spec/sync.md` §2). Central recreates a card it does not know (its type by the
+         *     card's type code; an unknown code gets a placeholder type HQ must name and price), takes the
+         *     card's state when the card's seq is ahead of central's, changes nothing when they agree, and
+         *     keeps its own state (recording the discrepancy) when central is ahead. Idempotent by `opId`.
+         *     A cinema-bound caller may rebuild its own cinema's cards, unsold ones and unknown ones.
+         */
+        post: operations["rebuildCard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rebuild/progress": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How far a rebuild from the cards has come
+         * @description Cards central knows in the scope (one cinema's, or every card for HQ), how many distinct cards
+         *     were tapped in rebuild mode since `since` (all time without it), what central did with them,
+         *     and how many known cards have not been seen. A cinema-bound caller sees its own cinema.
+         *     Lists the placeholder card types rebuilding had to create (HQ must name and price them).
+         */
+        get: operations["getRebuildProgress"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/cards/{cardNo}/change-type": {
         parameters: {
             query?: never;
@@ -1463,6 +1512,13 @@ export interface components {
             recycledCinemaId: string | null;
             madeAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
+            /**
+             * Format: date-time
+             * @description When the card's state was last taken from the card itself (rebuilding from the cards); null if never.
+             */
+            rebuiltAt?: string | null;
+            /** @description The rebuild op that did it. */
+            rebuiltByOp?: string | null;
         };
         CardPage: {
             items: components["schemas"]["Card"][];
@@ -1526,6 +1582,77 @@ export interface components {
         CardTypeChange: {
             cardTypeId: components["schemas"]["Id"];
         };
+        /** @description A tapped card's static data and verified last record (`spec/card-format.md` §3, §4), with provenance. */
+        CardRebuild: {
+            opId: components["schemas"]["Id"];
+            tappedAt: components["schemas"]["Timestamp"];
+            /** @description Who was at the station (the host operator id). */
+            cashier?: string | null;
+            card: {
+                cardNo: components["schemas"]["CardNo"];
+                uid: components["schemas"]["CardUid"];
+                /** @description The card product code (u8) on the card. */
+                cardTypeCode: number;
+                keyVersion: number;
+                blocked: boolean;
+                issuedAt: components["schemas"]["Timestamp"];
+                originalExpiry: components["schemas"]["Timestamp"];
+                initialUses: number;
+                chainId: number;
+                issuingCinema: number;
+            };
+            record: {
+                seq: number;
+                remainingUses: number;
+                lifetimeUsesLoaded: number;
+                expiresAt: components["schemas"]["Timestamp"];
+                /** @enum {string} */
+                status: "made" | "active" | "recycled" | "cancelled";
+                lastTxAt: components["schemas"]["Timestamp"];
+                lastCinema: number;
+                lastTerminal: number;
+                lastAmount: number;
+                /** @enum {string} */
+                lastTxKind: "none" | "redeem" | "top_up" | "void" | "issue" | "activate" | "renew" | "recycle";
+            };
+        };
+        CardRebuildResult: {
+            /**
+             * @description `created` (central did not know the card), `took_card` (the card was ahead), `up_to_date`
+             *     (nothing to change), `central_ahead` (central kept its state; see `discrepancy`).
+             * @enum {string}
+             */
+            outcome: "created" | "took_card" | "up_to_date" | "central_ahead";
+            /** @description This op id was recorded before (the outcome is the first one's). */
+            duplicate: boolean;
+            card: components["schemas"]["Card"] | null;
+            discrepancy: string | null;
+            /** @description The card's type is a placeholder made by rebuilding; HQ must set its name and price. */
+            placeholderCardType: boolean;
+        };
+        RebuildProgress: {
+            /** Format: uuid */
+            cinemaId: string | null;
+            since: components["schemas"]["Timestamp"];
+            /** @description Cards central knows in the scope. */
+            cardsKnown: number;
+            /** @description Distinct cards tapped in rebuild mode since `since`. */
+            cardsSeen: number;
+            /** @description Known cards in the scope not tapped since `since`. */
+            cardsNotSeen: number;
+            outcomes: {
+                created: number;
+                took_card: number;
+                up_to_date: number;
+                central_ahead: number;
+            };
+            placeholderCardTypes: {
+                id: components["schemas"]["Id"];
+                cardTypeCode: number;
+                name: string;
+            }[];
+            at: components["schemas"]["Timestamp"];
+        };
         /** @enum {string} */
         ConsumptionType: "ticket" | "concession";
         LedgerOpCreate: {
@@ -1553,10 +1680,11 @@ export interface components {
             /**
              * @description What the card write was (`spec/card-format.md` §4.2): `redeem` and `topup` move uses;
              *     `activate`, `renew`, `recycle` and `reissue` are the card's life (a re-issue's
-             *     `remainingAfter` is the uses it loaded).
+             *     `remainingAfter` is the uses it loaded); `rebuild` is the card's state read back from the
+             *     card after central lost it (`remainingAfter` is what the card held).
              * @enum {string}
              */
-            kind: "redeem" | "topup" | "activate" | "renew" | "recycle" | "reissue";
+            kind: "redeem" | "topup" | "activate" | "renew" | "recycle" | "reissue" | "rebuild";
             /** @description Negative for a redemption, positive for a top-up, 0 for a lifecycle write. */
             usesDelta: number;
             remainingAfter: number;
@@ -2926,6 +3054,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Card"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    rebuildCard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CardRebuild"];
+            };
+        };
+        responses: {
+            /** @description What central did with the card. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardRebuildResult"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getRebuildProgress: {
+        parameters: {
+            query?: {
+                /** @description Only this cinema's cards (a cinema-bound caller is limited to its own anyway). */
+                cinemaId?: components["schemas"]["Id"];
+                /** @description Count rebuild taps recorded at or after this time (the start of a rebuild session). */
+                since?: components["schemas"]["Timestamp"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The progress. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RebuildProgress"];
                 };
             };
             "4XX": components["responses"]["Error"];

@@ -39,7 +39,8 @@ export type CardHistory = Schemas['CardHistory'];
 /** An op as the ledger records it, whoever sent it. */
 /** Card writes of the card's life (`spec/card-format.md` §4.2 tx kinds): they move no uses. */
 export type CardWriteKind = 'activate' | 'renew' | 'recycle' | 'reissue';
-export type LedgerKind = 'redeem' | 'topup' | CardWriteKind;
+/** `rebuild`: the card's state read back from the card after central lost it (`cards/card-rebuild.ts`). */
+export type LedgerKind = 'redeem' | 'topup' | CardWriteKind | 'rebuild';
 
 /** A card write a terminal made and synced (its op id and hash, who was at the till, when). */
 export interface SyncedWrite {

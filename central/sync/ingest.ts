@@ -324,6 +324,17 @@ class BatchRun {
         reject('invalid_op', 'opId must be a UUID');
         continue;
       }
+      if (op.kind === 'rebuild') {
+        // Rebuilding from the cards (cards/card-rebuild.ts); kept as well when it changed nothing.
+        let changed = false;
+        const refusal = await this.viaRegistry(op, async (registry) => {
+          const r = await registry.rebuild(this.principal, { ...payloadOf(op.payload), opId: op.opId }, { cardNo: op.cardNo, seq: op.cardSeq });
+          changed = r.outcome === 'created' || r.outcome === 'took_card';
+        });
+        if (refusal) reject('refused', refusal);
+        else if (!changed) this.keep(op);
+        continue;
+      }
       if (isKeptOnly(op.kind)) {
         // Kept for the record (a rebuild note): central acts on these through its API.
         this.keep(op);
@@ -638,7 +649,7 @@ function printable(value: string): string {
   return value.replace(/[\u0000-\u001f\u007f]/g, '?');
 }
 
-/** Rebuild notes are only kept; every other kind is acted on. */
+/** Kinds with no step of their own (none today besides those above); every other kind is acted on. */
 function isKeptOnly(kind: string): boolean {
   return !ledgerKinds.has(kind) && !lifecycleKinds.has(kind) && !listKinds.has(kind);
 }
