@@ -250,10 +250,12 @@ export class CardRegistry {
    */
   async rebuild(actor: Principal, raw: unknown, expect?: { readonly cardNo: string; readonly seq: number | null | undefined }): Promise<CardRebuildResult> {
     if (expect) {
-      const body = (raw ?? {}) as { card?: { cardNo?: unknown }; record?: { seq?: unknown } };
+      // A till's payload carries the chip UID twice: `uid` for sync (every op's), and in `card`.
+      const { uid: _uid, ...body } = (raw ?? {}) as { uid?: unknown; card?: { cardNo?: unknown }; record?: { seq?: unknown } };
       if (body.card?.cardNo !== expect.cardNo || body.record?.seq !== expect.seq) {
         throw new CentralError(cardMessages.rebuild_invalid, { detail: `the payload's card and seq must be the op's (${expect.cardNo} at ${expect.seq ?? 'no seq'})` });
       }
+      raw = body;
     }
     return this.db.transaction((trx) => applyRebuild({ audit: this.audit }, trx, actor, raw, isoTime(this.clock.now()), this.synced));
   }

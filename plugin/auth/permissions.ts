@@ -25,6 +25,8 @@ export const pluginPermissions = [
   'cards.make',
   'cards.top_up',
   'cards.change_type',
+  // both: rebuilding from the cards (central and terminal databases lost)
+  'cards.rebuild',
 ] as const;
 export type Permission = (typeof pluginPermissions)[number];
 
@@ -34,9 +36,9 @@ const localStatistician: Permission[] = ['stats.local', 'exports.local'];
 
 export const rolePermissions: Readonly<Record<Role, readonly Permission[]>> = {
   admin: [...pluginPermissions],
-  operator: ['cards.make', 'cards.top_up', 'cards.change_type'],
+  operator: ['cards.make', 'cards.top_up', 'cards.change_type', 'cards.rebuild'],
   statistician: [],
-  manager: [...new Set<Permission>(['users.manage', 'blacklist.manage', 'cards.reissue', 'rules.manage', ...localStatistician, ...customerQuery, ...salesperson])],
+  manager: [...new Set<Permission>(['users.manage', 'blacklist.manage', 'cards.reissue', 'rules.manage', 'cards.rebuild', ...localStatistician, ...customerQuery, ...salesperson])],
   local_statistician: localStatistician,
   customer_query: customerQuery,
   salesperson,

@@ -61,6 +61,8 @@ export type CardChange = { readonly cardNo: string } & (
   | { readonly path: '/v1/cards/{cardNo}/reissue'; readonly body: Schemas['CardReissue'] }
   | { readonly path: '/v1/cards/{cardNo}/top-ups'; readonly body: Schemas['CardTopUp'] }
   | { readonly path: '/v1/cards/{cardNo}/blacklist' | '/v1/cards/{cardNo}/unblacklist'; readonly body: Schemas['BlacklistChange'] }
+  /** Rebuilding from the cards at an HQ station (a till's rebuild op is its record: sync uploads it). */
+  | { readonly path: '/v1/rebuild/cards'; readonly body: Schemas['CardRebuild'] }
 );
 
 export function sendChange(link: CentralLink, change: CardChange): Promise<CentralAnswer<unknown>> {

@@ -8,6 +8,7 @@ import { ReissueCardScreen, RenewCardScreen, SellCardScreen, TopUpCardScreen } f
 import { ChangeCardTypeScreen, MakeCardsScreen } from './hq-screens.ts';
 import { BlacklistScreen, CardHistoryScreen, RecycleListScreen } from './list-screens.ts';
 import type { PluginScreen } from './plugin-screen.ts';
+import { RebuildScreen } from './rebuild-screen.ts';
 import { StatsScreen } from './stats-screen.ts';
 import { SyncStatusScreen } from './sync-screen.ts';
 
@@ -28,6 +29,7 @@ export const screenClasses: readonly ScreenClass[] = [
   ChangeCardTypeScreen,
   SyncStatusScreen,
   StatsScreen,
+  RebuildScreen,
 ];
 
 export * from './plugin-screen.ts';

@@ -140,7 +140,11 @@ export class ScreenContext {
    * is settled first, exactly as the redemption popup does.
    */
   async tap(view: ScreenView, prompt: ViewNode[]): Promise<Tap | undefined> {
-    const ended = view.open(prompt);
+    return this.tapWhile(view.open(prompt));
+  }
+
+  /** {@link tap} for a view already open (`ended`: its open promise), e.g. one that takes card after card. */
+  async tapWhile(ended: Promise<ViewResult | undefined>): Promise<Tap | undefined> {
     const session = await this.nextCard(ended);
     if (!session) return undefined;
     const outcome = await this.profile.read(session);

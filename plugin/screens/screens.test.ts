@@ -17,11 +17,13 @@ const WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.admin.rules': ['admin', 'manager'],
   'cinecard.sync': 'anyone',
   'cinecard.stats': ['admin', 'manager', 'local_statistician'],
+  'cinecard.rebuild': ['admin', 'operator', 'manager'],
 };
 const HQ_WHO_MAY: Record<string, readonly Role[] | 'anyone'> = {
   'cinecard.hq.make': ['admin', 'operator'],
   'cinecard.hq.top_up': ['admin', 'operator'],
   'cinecard.hq.change_type': ['admin', 'operator'],
+  'cinecard.rebuild': ['admin', 'operator', 'manager'],
 };
 
 /** End of 2027-11-25 in Shanghai: a year after NOW, as the expiry field defaults to. */

@@ -123,4 +123,28 @@ export class CardCache {
     };
     await trx('cards').insert(row).onConflict('card_no').merge();
   }
+
+  /**
+   * Rebuilding from the cards: the card's own record becomes what this terminal knows of it, unless
+   * the cache already holds the same or a later seq. Returns whether the cache changed.
+   */
+  async applyRebuild(trx: Knex.Transaction, card: { cardNo: string; uid: string; cardTypeCode: number; record: CardRecord }, at: string): Promise<boolean> {
+    const cached = await this.card(card.cardNo, trx);
+    if (cached?.lastSeq != null && cached.lastSeq >= card.record.seq) return false;
+    const exhausted = card.record.status === 'active' && card.record.remainingUses === 0;
+    const row: CardRow = {
+      card_no: card.cardNo,
+      uid: card.uid,
+      state: card.record.status,
+      remaining: card.record.remainingUses,
+      expiry: iso(card.record.expiry),
+      last_seq: card.record.seq,
+      card_type_code: card.cardTypeCode,
+      recycled_reason: exhausted ? 'exhausted' : null,
+      recycled_at: exhausted ? at : null,
+      updated_at: at,
+    };
+    await trx('cards').insert(row).onConflict('card_no').merge();
+    return true;
+  }
 }
