@@ -69,6 +69,8 @@ const path = (f: MatrixFixtures, t: 'A' | 'B') => ({ params: { path: { cinemaId:
 
 export const rows: MatrixRow[] = [
   { operationId: 'getHealth', allowed: everyone, scoped: false, call: (c) => c.GET('/v1/health') },
+  // No metrics token in the harness: this machine (every actor here) may scrape; API tokens do not matter.
+  { operationId: 'getMetrics', allowed: everyone, scoped: false, call: (c) => c.GET('/metrics', { parseAs: 'text' }) },
   {
     operationId: 'login',
     allowed: ['anonymous', 'terminal'],

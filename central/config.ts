@@ -97,6 +97,17 @@ export const CentralConfigSchema = z.strictObject({
       maxBufferedBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(64 * 1024),
     })
     .prefault({}),
+  /**
+   * The Prometheus endpoint `GET /metrics` (`spec/operations.md` "Monitoring"). With a `token`, a
+   * scrape must send `Authorization: Bearer <token>`; without one, only this machine (a loopback
+   * peer not relayed by a proxy) may scrape.
+   */
+  metrics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      token: z.string().min(16, 'must be at least 16 characters long').optional(),
+    })
+    .prefault({}),
   /** Statistics and settlement (`central/reports/`). */
   reports: z
     .strictObject({
@@ -178,8 +189,12 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = pr
     const value = env[name];
     if (value !== undefined && value !== '') fromEnv[key] = value;
   }
-  const sources = [file && `file ${file}`, Object.keys(fromEnv).length > 0 && 'environment']
+  // A secret kept out of the file: the metrics token (the one nested setting the environment sets).
+  const metricsToken = env['CINECARD_METRICS_TOKEN'];
+  const nested: Record<string, unknown> = {};
+  if (metricsToken) nested['metrics'] = { ...(fromFile['metrics'] as object | undefined), token: metricsToken };
+  const sources = [file && `file ${file}`, (Object.keys(fromEnv).length > 0 || metricsToken) && 'environment']
     .filter(Boolean)
     .join(' + ');
-  return parseConfig({ ...fromFile, ...fromEnv }, `configuration (${sources || 'defaults'})`);
+  return parseConfig({ ...fromFile, ...fromEnv, ...nested }, `configuration (${sources || 'defaults'})`);
 }

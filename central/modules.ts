@@ -8,6 +8,7 @@ import { backupsModule } from './backup/routes.ts';
 import { cardTypesModule } from './card-types/routes.ts';
 import { cardsModule } from './cards/routes.ts';
 import { ledgerModule } from './ledger/routes.ts';
+import { metricsModule } from './metrics/routes.ts';
 import { rulesModule } from './rules/routes.ts';
 import { syncModule } from './sync/routes.ts';
 import { reportsModule } from './reports/routes.ts';
@@ -34,4 +35,5 @@ export const centralModules: readonly CentralModule[] = [
   reportsModule,
   consoleModule,
   backupsModule,
+  metricsModule,
 ];

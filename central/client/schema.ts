@@ -21,6 +21,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics of this instance
+         * @description The Prometheus text exposition format: request latency per route pattern, sync ingest, sync lag
+         *     per terminal, fraud alerts, backup age, sync sockets, process metrics (`spec/operations.md`
+         *     "Monitoring"). Not an API token: with `metrics.token` configured the scrape sends
+         *     `Authorization: Bearer <metrics.token>` (else 401 `metrics_token_required`); without one only
+         *     this machine may scrape (a loopback peer no proxy relayed; else 403 `metrics_local_only`).
+         *     Absent (404) when `metrics.enabled` is false.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/login": {
         parameters: {
             query?: never;
@@ -2211,6 +2236,27 @@ export interface operations {
                 };
             };
             503: components["responses"]["Error"];
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
             "4XX": components["responses"]["Error"];
         };
     };

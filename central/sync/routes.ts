@@ -19,6 +19,7 @@ import { terminalOps } from './terminal-ops.ts';
 import { syncMessages } from './messages.ts';
 import { CentralError } from '../errors.ts';
 import { PokeListener, SyncHub } from './sync-hub.ts';
+import { metricsOf } from '../metrics/metrics.ts';
 
 type Query<O extends keyof operations> = NonNullable<operations[O]['parameters']['query']>;
 const count = (max: number) => z.coerce.number().int('must be a whole number').min(1, 'must be at least 1').max(max, `must be at most ${max}`);
@@ -43,13 +44,18 @@ export const syncModule: CentralModule = {
     const { db, clock, audit, config } = platform;
     const ingest = new SyncIngest(db, clock, { hotlistOnFraud: config.sync.hotlistOnFraud }, cardRegistryOf(platform));
     const feed = new SyncFeed(db, clock, new RedemptionRules(db, clock, audit, new CinemaStore(db)));
+    const metrics = metricsOf(platform);
     return [
       defineRoute({
         path: '/v1/sync/batches',
         method: 'post',
         permission: 'sync.upload',
         body: SyncBatchBody,
-        handler: async ({ body }, { principal }) => ({ status: 200, body: await ingest.upload(principal, body) }),
+        handler: async ({ body }, { principal }) => {
+          const result = await ingest.upload(principal, body);
+          metrics.countBatch(result);
+          return { status: 200, body: result };
+        },
       }),
       defineRoute({
         path: '/v1/sync/changes',

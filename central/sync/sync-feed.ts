@@ -176,29 +176,7 @@ export class SyncFeed {
   }
 
   async health(principal: Principal, query: { cinemaId?: string }): Promise<S['SyncHealth']> {
-    const cinemaId = this.scope(principal, query.cinemaId);
-    const position = await logPosition(this.db);
-    const q = this.db('sync_terminals').orderBy('terminal_id');
-    if (cinemaId) q.where({ cinema_id: cinemaId });
-    const rows = await q.select<Record<string, unknown>[]>('*');
-    const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-    return {
-      head: position.head,
-      blacklistVersion: position.blacklistVersion,
-      terminals: rows.map((r) => ({
-        terminalId: r['terminal_id'] as string,
-        cinemaId: r['cinema_id'] as string,
-        nextSeq: Number(r['next_seq']),
-        opsReceived: Number(r['ops_received']),
-        lastSeenAt: (r['last_seen_at'] as string | null) ?? null,
-        lastUploadAt: (r['last_upload_at'] as string | null) ?? null,
-        lastPullAt: (r['last_pull_at'] as string | null) ?? null,
-        clockSkewMs: num(r['clock_skew_ms']),
-        pendingOps: num(r['pending_ops']),
-        cursor: num(r['cursor']),
-        lag: r['cursor'] === null || r['cursor'] === undefined ? null : Math.max(0, position.head - Number(r['cursor'])),
-      })),
-    };
+    return syncHealth(this.db, this.scope(principal, query.cinemaId));
   }
 
   async fraudAlerts(principal: Principal, query: { cinemaId?: string; cardNo?: string; limit?: number }): Promise<S['FraudAlertList']> {
@@ -241,4 +219,34 @@ export class SyncFeed {
       })),
     };
   }
+}
+
+/**
+ * Sync health of every terminal that has synced (or one cinema's): the change log's position and,
+ * per terminal, its bookkeeping and lag (head − cursor). Two reads: the head row and
+ * `sync_terminals`. The health API and the metrics endpoint both answer from it.
+ */
+export async function syncHealth(db: Knex, cinemaId: string | null): Promise<S['SyncHealth']> {
+  const position = await logPosition(db);
+  const q = db('sync_terminals').orderBy('terminal_id');
+  if (cinemaId) q.where({ cinema_id: cinemaId });
+  const rows = await q.select<Record<string, unknown>[]>('*');
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    head: position.head,
+    blacklistVersion: position.blacklistVersion,
+    terminals: rows.map((r) => ({
+      terminalId: r['terminal_id'] as string,
+      cinemaId: r['cinema_id'] as string,
+      nextSeq: Number(r['next_seq']),
+      opsReceived: Number(r['ops_received']),
+      lastSeenAt: (r['last_seen_at'] as string | null) ?? null,
+      lastUploadAt: (r['last_upload_at'] as string | null) ?? null,
+      lastPullAt: (r['last_pull_at'] as string | null) ?? null,
+      clockSkewMs: num(r['clock_skew_ms']),
+      pendingOps: num(r['pending_ops']),
+      cursor: num(r['cursor']),
+      lag: r['cursor'] === null || r['cursor'] === undefined ? null : Math.max(0, position.head - Number(r['cursor'])),
+    })),
+  };
 }
