@@ -29,8 +29,9 @@ export class ScreenBench {
   private next = 300_000_001n;
 
   /** `offerFile: false`: the host lacks the optional file capability (`HostUi.offerFile`). */
-  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role; identity?: TerminalIdentity; offerFile?: boolean } = {}): Promise<this> {
-    this.fx = await inProcessFixture();
+  /** `fixture`: the reader and cards to use (default: in-process), e.g. the pcsc-mini → pcscd → vpcd one. */
+  async start(options: { seed?: SeedOptions; config?: Partial<PluginConfigInput>; as?: Role; identity?: TerminalIdentity; offerFile?: boolean; fixture?: CardFixture } = {}): Promise<this> {
+    this.fx = options.fixture ?? (await inProcessFixture());
     const dbFile = join(this.dir, 'terminal.sqlite');
     await seedTerminalDb(dbFile, { users: usersByRole, ...options.seed });
     if (options.identity) {
