@@ -68,7 +68,20 @@ export async function reportTable(stats: Statistics, r: TableRequest): Promise<R
         name: stem('redemptions', r.filter),
         title: { 'zh-CN': '核销明细', en: 'Redemptions' },
         columns: [c.occurredAt, c.cardNo, c.seq, c.cinema, c.cardType, c.consumption, c.uses, c.remainingAfter, c.amount, c.cashier, c.status],
-        rows: mapRows(rows, (x) => ({ ...pick(x), consumptionType: consumption(x.consumptionType) })),
+        // One object per row with just the shown cells (an export may be millions of rows).
+        rows: mapRows(rows, (x) => ({
+          occurredAt: x.occurredAt,
+          cardNo: x.cardNo,
+          seq: x.seq,
+          cinemaName: x.cinemaName,
+          cardTypeName: x.cardTypeName,
+          consumptionType: consumption(x.consumptionType),
+          uses: x.uses,
+          remainingAfter: x.remainingAfter,
+          amountFen: x.amountFen,
+          cashier: x.cashier,
+          status: x.status,
+        })),
       };
     }
     case 'redemption-summary': {

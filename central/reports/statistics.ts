@@ -127,16 +127,26 @@ export class Statistics {
     return { items, nextCursor: last ? encodeCursor(last.occurred_at, last.op_id) : null, totals };
   }
 
-  /** Every matching redemption, oldest first, read a page at a time (exports of millions of rows). */
-  async *allRedemptions(filter: ReportFilter, pageSize = 5000): AsyncGenerator<Redemption> {
+  /**
+   * Every matching redemption, oldest first, read a page at a time (exports of millions of rows).
+   * Pages are small on purpose: a page's rows stay alive while they are written out, long enough
+   * for V8 to move them to its old generation, where the garbage of a large page piles up until a
+   * full collection (1 M rows in pages of 5000 peaked ~100 MB higher than in pages of 500).
+   */
+  async *allRedemptions(filter: ReportFilter, pageSize = exportPageSize): AsyncGenerator<Redemption> {
     const resolved = resolveFilter(filter);
     const names = await this.names();
+    const timeZone = await rollupTimeZone(this.db);
     let after: { at: string; id: string } | undefined;
     for (;;) {
-      const rows = await this.detailPage(resolved, after, pageSize);
-      for (const r of rows) yield redemptionView(r, names);
-      if (rows.length < pageSize) return;
-      const last = rows.at(-1)!;
+      const rows = await this.detailPage(resolved, after, pageSize, timeZone);
+      const last = rows.at(-1);
+      for (let i = 0; i < rows.length; i++) {
+        const view = redemptionView(rows[i]!, names);
+        rows[i] = undefined!; // nothing keeps a written row alive until the page ends
+        yield view;
+      }
+      if (rows.length < pageSize || !last) return;
       after = { at: last.occurred_at, id: last.op_id };
     }
   }
@@ -152,9 +162,9 @@ export class Statistics {
     return q;
   }
 
-  private async detailPage(r: Resolved, after: { at: string; id: string } | undefined, limit: number): Promise<(LedgerRow & { card_type: string | null })[]> {
-    const q = this.ledgerQuery(r, await rollupTimeZone(this.db))
-      .select('le.*', this.db.raw('COALESCE(ci.card_type_id, c.card_type_id) as card_type'))
+  private async detailPage(r: Resolved, after: { at: string; id: string } | undefined, limit: number, timeZone?: string): Promise<DetailRow[]> {
+    const q = this.ledgerQuery(r, timeZone ?? (await rollupTimeZone(this.db)))
+      .select(...detailColumns.map((c) => `le.${c}`), this.db.raw('COALESCE(ci.card_type_id, c.card_type_id) as card_type'))
       .orderBy([{ column: 'le.occurred_at' }, { column: 'le.op_id' }])
       .limit(limit);
     // The first condition is the one the time index can seek with; the second breaks ties by op id.
@@ -443,7 +453,16 @@ function applyLedgerFilter(q: Knex.QueryBuilder, r: Resolved, timeZone: string):
   }
 }
 
-function redemptionView(r: LedgerRow & { card_type: string | null }, names: Names): Redemption {
+/** The op columns a redemption shows (not `le.*`: an export reads a million of these rows). */
+const detailColumns = [
+  'op_id', 'occurred_at', 'card_no', 'seq', 'cinema_id', 'terminal_id', 'consumption_type', 'uses_delta', 'remaining_after', 'amount_fen', 'cashier', 'status',
+] as const satisfies readonly (keyof LedgerRow)[];
+type DetailRow = Pick<LedgerRow, (typeof detailColumns)[number]> & { card_type: string | null };
+
+/** Rows per page of {@link Statistics.allRedemptions}. */
+export const exportPageSize = 500;
+
+function redemptionView(r: DetailRow, names: Names): Redemption {
   return {
     opId: r.op_id,
     occurredAt: r.occurred_at,

@@ -38,8 +38,11 @@ const maximumWidth = 60;
 /** Rows measured for the column widths. */
 const measuredRows = 200;
 
-/** Bytes allowed to wait between the sheet and the output before the writer stops reading rows. */
-const pendingLimit = 4 * 1024 * 1024;
+/**
+ * Bytes allowed to wait between the sheet and the output before the writer stops reading rows.
+ * Small: what waits here lives long enough to be promoted to V8's old generation, and is garbage there.
+ */
+const pendingLimit = 1024 * 1024;
 /** Rows between looks at what is pending (and between chances for other work to run). */
 const checkEvery = 256;
 
