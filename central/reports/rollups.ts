@@ -199,12 +199,13 @@ async function cardTypesOf(trx: Knex, cardNos: readonly string[]): Promise<(card
 
 /**
  * Adds freshly inserted ledger rows to the rollup, in the caller's transaction: one read of the
- * rows' card types and one upsert of the (few) groups they fall in, at every grain. Groups are
+ * rows' card types and one upsert of the (few) groups they fall in, at every grain (`timeZone`: the
+ * rollup's zone when the caller has read it in this transaction already). Groups are
  * written in key order, so two transactions adding to the same groups lock them in the same order.
  */
-export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerRow[]): Promise<void> {
+export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerRow[], timeZone?: string): Promise<void> {
   if (rows.length === 0) return;
-  const cutter = new DayCutter(await rollupTimeZone(trx));
+  const cutter = new DayCutter(timeZone ?? (await rollupTimeZone(trx)));
   const typeOf = await cardTypesOf(trx, [...new Set(rows.map((r) => r.card_no))]);
   const groups = new Map<string, RollupRow>();
   for (const r of rows) {

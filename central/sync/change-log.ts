@@ -109,7 +109,10 @@ export async function appendChanges(trx: Knex.Transaction, entries: readonly Cha
   );
   if (dialectOf(trx) === 'postgres') await trx.raw('SELECT pg_notify(?, ?)', [SYNC_CHANNEL, JSON.stringify(position)]);
   const key = databaseKey(trx);
-  (trx as unknown as { executionPromise: Promise<unknown> }).executionPromise.then(
+  // Poked once the outermost transaction commits (a savepoint's release commits nothing).
+  let top = trx as unknown as { executionPromise: Promise<unknown>; parentTransaction?: unknown };
+  while (top.parentTransaction) top = top.parentTransaction as typeof top;
+  top.executionPromise.then(
     () => changeLogCommits.emit(key, position),
     () => {},
   );

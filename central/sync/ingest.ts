@@ -1,6 +1,8 @@
 /**
  * Batch ingest (DESIGN §4, `spec/sync.md` § Upload): a terminal's batch of ops applied in ONE
- * transaction, each op exactly once.
+ * transaction, each op exactly once. On SQLite (one writer) batches that arrive while others are
+ * written share one transaction, each in a savepoint of its own, and are answered after its commit
+ * ({@link GroupCommit}).
  *
  * Per op, in `term_seq` order:
  * - `termSeq` past the next expected one: this and the rest are `deferred` (the reply names the
@@ -30,7 +32,7 @@ import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
-import { addToRollups } from '../reports/rollups.ts';
+import { addToRollups, rollupTimeZone } from '../reports/rollups.ts';
 import { insertRows, selectByKeys, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
 import { syncMessages } from './messages.ts';
@@ -139,12 +141,19 @@ interface Alert {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SyncIngest {
+  /** SQLite: batches written through one group commit (one writer anyway); PostgreSQL: none. */
+  private readonly group: GroupCommit<string> | undefined;
+
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
     private readonly policy: SyncPolicy,
     private readonly registry: CardRegistry,
-  ) {}
+  ) {
+    // The rollup's time zone is read once per group: only a transaction of its own changes it (a
+    // rebuild), and none runs while the group's transaction holds the one connection.
+    this.group = dialectOf(db) === 'sqlite' ? new GroupCommit(db, rollupTimeZone) : undefined;
+  }
 
   async upload(principal: Principal, batch: SyncBatch): Promise<SyncBatchResult> {
     const terminal = principal.terminal;
@@ -162,8 +171,8 @@ export class SyncIngest {
       parsedOps.push(FullOp.safeParse(ops[i]));
     }
 
-    const attempt = (checkAll: boolean) => this.db.transaction(async (trx) => {
-      const run = new BatchRun(trx, this.policy, principal, this.registry, now);
+    const attempt = (checkAll: boolean, timeZone: string | undefined) => async (trx: Knex.Transaction) => {
+      const run = new BatchRun(trx, this.policy, principal, this.registry, now, timeZone);
       const firstExpected = await run.lockTerminal();
       let expected = firstExpected;
       // Ops at or past the expected seq are new unless the terminal reused an op id (a bug); the
@@ -218,16 +227,116 @@ export class SyncIngest {
       await run.applyToLedger(accepted);
       const position = await run.finish(expected, expected - firstExpected, batch, nowDate);
       return { expectedSeq: expected, results, position };
-    });
-    let outcome: Awaited<ReturnType<typeof attempt>>;
-    try {
-      outcome = await attempt(false);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      outcome = await attempt(true);
-    }
+    };
+    // `scope`: the database (a transaction of the batch's own) or a group's transaction (a savepoint).
+    const write = async (scope: Knex, timeZone?: string) => {
+      try {
+        return await scope.transaction(attempt(false, timeZone));
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        return scope.transaction(attempt(true, timeZone));
+      }
+    };
+    const outcome = this.group ? await this.group.run(write) : await write(this.db);
     const { expectedSeq, results, position } = outcome;
     return { expectedSeq, results, head: position.head, blacklistVersion: position.blacklistVersion, serverTime: now };
+  }
+}
+
+/** A batch's write in a group: it runs in the group's transaction, and its outcome waits for the commit. */
+type GroupWork<C, T> = (trx: Knex.Transaction, context: C) => Promise<T>;
+
+interface GroupJob<C> {
+  readonly work: GroupWork<C, unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for SQLite (DESIGN §7): SQLite has one writer, so concurrent batches wait for each
+ * other anyway. Batches that queued up while a group was being written are written next in ONE
+ * transaction, each in its own savepoint — a batch that fails is rolled back to its savepoint and
+ * gets its own error, its neighbours go on — and every batch of the group is answered only after
+ * the group's COMMIT (a terminal never gets an ack for an op that is not committed). Pokes follow
+ * the commit too (`appendChanges` waits for the outermost transaction).
+ */
+export class GroupCommit<C> {
+  private readonly queue: GroupJob<C>[] = [];
+  private writing = false;
+
+  constructor(
+    private readonly db: Knex,
+    /** What every batch of a group needs, read once at the group's start in its transaction. */
+    private readonly context: (trx: Knex.Transaction) => Promise<C>,
+    /** Batches per group (500 ops each at most). */
+    private readonly maxBatches = 16,
+  ) {}
+
+  /**
+   * Runs `work` in the next group's transaction and settles with its outcome after that group's
+   * commit. `work` makes its own savepoint (`trx.transaction`), so a failure leaves the group whole.
+   */
+  run<T>(work: GroupWork<C, T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.writing) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatches));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async commit(group: readonly GroupJob<C>[]): Promise<void> {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      await this.db.transaction(async (trx) => {
+        const context = await this.context(trx);
+        for (const job of group) {
+          try {
+            outcomes.push({ ok: true, value: await job.work(trx, context) });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+            // Some errors (disk full, I/O) make SQLite roll the whole transaction back; what the
+            // group wrote before is gone then, and none of it may be acknowledged.
+            if (!(await stillInTransaction(trx))) throw new Error('the group transaction was rolled back', { cause: error });
+          }
+        }
+        // Fault tests kill the process here: the group's batches written, nothing committed.
+        if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.group_before_commit' && group.length > 1) process.kill(process.pid, 'SIGKILL');
+      });
+    } catch (error) {
+      // BEGIN or COMMIT failed, or the transaction was lost: nothing of the group is committed.
+      group.forEach((job, i) => {
+        const outcome = outcomes[i];
+        job.reject(outcome && !outcome.ok ? outcome.error : error);
+      });
+      return;
+    }
+    group.forEach((job, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(outcome.error);
+    });
+  }
+}
+
+/**
+ * Whether the group's (SQLite) transaction is still open: BEGIN inside a transaction is an error. If it
+ * succeeds, SQLite had rolled the transaction back; the new empty one is rolled back by knex when
+ * the caller throws.
+ */
+async function stillInTransaction(trx: Knex.Transaction): Promise<boolean> {
+  try {
+    await trx.raw('BEGIN');
+    return false;
+  } catch {
+    return true;
   }
 }
 
@@ -263,6 +372,8 @@ class BatchRun {
     private readonly principal: Principal,
     private readonly registry: CardRegistry,
     private readonly now: string,
+    /** The rollup's time zone when the caller read it already (a group reads it once). */
+    private readonly timeZone: string | undefined,
   ) {
     this.terminalId = principal.terminal!.id;
     this.cinemaId = principal.cinemaId!;
@@ -456,7 +567,7 @@ class BatchRun {
     await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
     // The rollup counts a row from its insert whatever its status (reports/rollups.ts), so rows this
     // batch promotes from waiting below change no rollup; only the new rows are added.
-    await addToRollups(trx, this.ledgerRows);
+    await addToRollups(trx, this.ledgerRows, this.timeZone);
     // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
     for (const row of this.promoted) {
       await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
