@@ -9,10 +9,13 @@
  *    format=xlsx` — the rows read from the database a page at a time while the file streams out.
  *    Its peak RSS is read from /proc (VmHWM) before and after the download.
  *
+ * The central child gets the node flags `npm run central` ships with (package.json: V8's old
+ * generation capped at 256 MB, spec/operations.md §4.3), so what is measured is central as it runs.
+ *
  * Time and throughput are reported, never judged. BENCH_EXPORT_ROWS sets the row count of both;
- * BENCH_CENTRAL_NODE_ARGS passes node flags to the central child (sync-setup), e.g.
- * `--max-old-space-size=128`: what the export keeps alive is far below what an uncapped V8 heap lets
- * garbage grow to in a long export (seen on 1 M rows: 244 MB peak with that cap, 363 MB without).
+ * BENCH_CENTRAL_NODE_ARGS replaces the central child's node flags (set it empty for none). Seen on
+ * 1 M rows: ~210 MB peak as shipped, ~274 MB with no flags (V8's heap growth lets garbage pile up
+ * when nothing caps it; ~375 MB before the detail was paged in 500s).
  */
 import { readdirSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +83,15 @@ function centralChild(): number {
   throw new Error('the central child process was not found');
 }
 
+/** The node flags of the `central` script in package.json (`tsx <flags> central/main.ts`). */
+export function shippedNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = pkg.scripts['central']!.trim().split(/\s+/);
+  const main = words.indexOf('central/main.ts');
+  if (words[0] !== 'tsx' || main < 0) throw new Error(`package.json's central script is not "tsx [node flags] central/main.ts": ${pkg.scripts['central']}`);
+  return words.slice(1, main);
+}
+
 async function serviceRows(): Promise<BenchRow[]> {
   const bench = await syncBench('sqlite');
   try {
@@ -101,6 +113,8 @@ async function serviceRows(): Promise<BenchRow[]> {
           FROM n JOIN bench_cards ON bench_cards.i = x % ${CARDS}`, [bench.cinemaId]),
       );
     }
+    const nodeArgs = process.env['BENCH_CENTRAL_NODE_ARGS'] ?? shippedNodeArgs().join(' ');
+    process.env['BENCH_CENTRAL_NODE_ARGS'] = nodeArgs; // sync-setup's serve() passes them on
     await bench.serve();
     const pid = centralChild();
     const rssBefore = Math.round(memoryOf(pid, 'VmRSS') / 1024);
@@ -114,7 +128,7 @@ async function serviceRows(): Promise<BenchRow[]> {
     const peak = Math.round(memoryOf(pid, 'VmHWM') / 1024);
     return [
       {
-        name: `central, GET /v1/reports/export redemptions xlsx, ${ROWS.toLocaleString('en')} rows in SQLite: peak RSS (baseline: RSS before)`,
+        name: `central (node ${nodeArgs || 'without flags'}), GET /v1/reports/export redemptions xlsx, ${ROWS.toLocaleString('en')} rows in SQLite: peak RSS (baseline: RSS before)`,
         value: peak,
         unit: 'MB',
         budget: `≤ ${RSS_BUDGET_MB}`,
