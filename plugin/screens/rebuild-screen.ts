@@ -81,7 +81,7 @@ export class RebuildScreen implements PluginScreen {
         } else {
           const result = await this.record(tap.card, actor?.userId ?? null);
           seen.set(cardNo, { cardNo, remaining: tap.card.record.remainingUses, result: result.key });
-          notices = [...tap.notices, result.notice];
+          notices = [...tap.notices, ...result.notices];
         }
       }
       progress = await this.progress(since);
@@ -90,7 +90,7 @@ export class RebuildScreen implements PluginScreen {
   }
 
   /** The cache takes the card's state and the op is recorded, in one local transaction; central is told. */
-  private async record(card: CardReadable, cashier: string | null): Promise<{ key: MessageKey; notice: Notice }> {
+  private async record(card: CardReadable, cashier: string | null): Promise<{ key: MessageKey; notices: Notice[] }> {
     const { ctx } = this;
     const uid = Buffer.from(card.uid).toString('hex').toUpperCase();
     const cardNo = String(card.static.cardNumber);
@@ -106,7 +106,8 @@ export class RebuildScreen implements PluginScreen {
     });
     const told = await ctx.tell({ path: '/v1/rebuild/cards', cardNo, body: { opId: op.opId, ...payload } });
     const key: MessageKey = changed ? 'screen.rebuild.result_rebuilt' : 'screen.rebuild.result_up_to_date';
-    return { key, notice: told.tone === 'warning' ? told : { tone: 'success', key: changed ? 'screen.rebuild.rebuilt' : 'screen.rebuild.up_to_date', params: { cardNo, uses: card.record.remainingUses } } };
+    // What the card gave this till, then what became of central's copy (sent, syncing, kept offline, refused).
+    return { key, notices: [{ tone: 'success', key: changed ? 'screen.rebuild.rebuilt' : 'screen.rebuild.up_to_date', params: { cardNo, uses: card.record.remainingUses } }, told] };
   }
 
   /** Central's count for this scope (a till's client is its cinema's), or undefined offline. */
