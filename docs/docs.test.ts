@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -91,6 +91,35 @@ describe('docs', () => {
         assert.equal(String(valueAt(loadConfig(undefined, env_), key)), samples[key], `${env} sets ${key}`);
       }
     });
+  });
+
+  describe('links', () => {
+    /** GitHub's heading anchors: lower case, punctuation dropped (letters, digits, spaces, hyphens, underscores kept), spaces → hyphens. */
+    const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+    const anchors = (markdown: string) => new Set([...markdown.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm)].map((m) => slug(m[1]!)));
+
+    for (const file of ['docs/integration-guide.md', 'docs/security-model.md', 'spec/operations.md', 'README.md']) {
+      it(`every relative link in ${file} reaches a file, and a heading when it names one`, async () => {
+        const base = new URL(`../${file}`, import.meta.url);
+        const text = (await readFile(base, 'utf8')).replace(/```[\s\S]*?```/g, '');
+        const broken: string[] = [];
+        for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+          if (/^[a-z]+:/i.test(target!)) continue;
+          const [path, anchor] = target!.split('#') as [string, string | undefined];
+          const url = path ? new URL(path, base) : base;
+          let content: string;
+          try {
+            content = path.endsWith('/') ? '' : await readFile(url, 'utf8');
+            if (path.endsWith('/')) await readdir(url);
+          } catch {
+            broken.push(`${target}: no such file`);
+            continue;
+          }
+          if (anchor && url.pathname.endsWith('.md') && !anchors(content).has(anchor)) broken.push(`${target}: no such heading`);
+        }
+        assert.deepEqual(broken, []);
+      });
+    }
   });
 
   describe('API reference (npm run docs:api)', function () {
