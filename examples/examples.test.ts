@@ -156,9 +156,10 @@ describe('examples/ against a started central', function () {
     assert.equal(a.jwtSecret, b.jwtSecret, 'a token from one instance is honoured by the other');
     assert.notEqual(a.backup.enabled, b.backup.enabled, 'scheduled backups on one instance only');
     for (const c of [sqlite, a, b]) assert.match(c.jwtSecret, /^DEMO/);
-    const run = await runExample('config/validate.ts', []);
+    const run = await runExample('run.ts', ['config']); // `npm run example -- config`
     assert.equal(run.status, 0, explain(run));
     assert.match(run.stdout, /central-pg-b\.json: PostgreSQL/);
+    assert.equal((await runExample('run.ts', ['no-such-example'])).status, 2);
   });
 
   describe('on SQLite (config/central-sqlite.json)', () => {

@@ -216,7 +216,10 @@ describe('examples/vendor-adapter: CineCard on NovaPOS', () => {
       const path = toast.text.split(' → ')[1]!;
       assert.ok(existsSync(path), path);
       assert.equal(readFileSync(path).subarray(0, 2).toString(), 'PK', 'an .xlsx (zip) file');
-      pos.display.panel('cinecard.stats')?.close();
+      // The screen comes back with the export's outcome; close it once it is idle.
+      const after = await until('the statistics screen after the export', () => { const p = pos.display.panel('cinecard.stats'); return p?.components().some((c) => c.kind === 'notice' && c.level === 'ok') && p; });
+      after.close();
+      await until('the statistics screen to close', () => !pos.display.panel('cinecard.stats'));
     });
   });
 });

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InProcessCardReader, demoCardKeys, type Logger } from 'cinecard/adapters';
-import { createCentralClient } from 'cinecard/client';
+import { createCentralClient, type Schemas } from 'cinecard/client';
 import { activate, parseConfig, type PluginHandle } from 'cinecard/plugin';
 // Not (yet) exported by `cinecard/plugin`: the tokens a host needs to set up local users and card types.
 import { CardCacheToken, LocalUsersToken } from '../../plugin/tokens.ts';
@@ -132,10 +132,17 @@ async function main(): Promise<void> {
 
     // 5. Sync, then ask central.
     await plugin.settled();
-    await until(pos, 'sync to upload every op', () => plugin.sync.status.pendingOps === 0 || (void plugin.sync.syncNow().catch(() => undefined), false), 20_000);
-    const history = await ok('reading the card history', hq.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));
-    const redemption = history.items.find((e) => e.kind === 'redeem' && e.opId === paid.reference);
-    if (!redemption) throw new Error(`central's history of card ${cardNo} has no redemption ${paid.reference}: ${JSON.stringify(history.items.map((e) => e.kind))}`);
+    // CineCard uploads by itself after each op (and retries while central is away); the till never
+    // waits for it. Here we do: sync now, and ask central until it has the redemption.
+    let redemption: Schemas['LedgerEntry'] | undefined;
+    for (const end = Date.now() + 30_000; !redemption; ) {
+      await plugin.sync.syncNow().catch(() => undefined);
+      const history = await ok('reading the card history', hq.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));
+      redemption = history.items.find((e) => e.kind === 'redeem' && e.opId === paid.reference);
+      if (redemption) break;
+      if (Date.now() > end) throw new Error(`central's history of card ${cardNo} has no redemption ${paid.reference} (${plugin.sync.status.pendingOps} ops pending; ${plugin.sync.status.lastError ?? 'no sync error'})`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     say(`central recorded: card ${cardNo} ${redemption.kind} ${redemption.usesDelta} (${redemption.consumptionType}), remaining ${redemption.remainingAfter}`);
     console.log(JSON.stringify({ ok: true, cardNo, opId: redemption.opId, uses: -redemption.usesDelta, remaining: redemption.remainingAfter, terminalId: enrolled.terminalId }));
   } finally {
