@@ -8,6 +8,10 @@
  * bare driver (node-sqlite3 / pg). A prepared single-row statement reused for all 500 rows is
  * reported beside it for SQLite (informational): it is faster still, and the ingest itself uses
  * it, but it is a statement loop, not a batch insert.
+ *
+ * The central child's CPU time per op (all its threads, from /proc) is reported beside: on a
+ * machine shared with other work it moves far less than the rates. Env knobs: BENCH_INGEST_TERMINALS,
+ * BENCH_INGEST_OPS (per terminal), BENCH_INGEST_DIALECTS (sqlite,postgres).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -121,9 +125,11 @@ async function measure(dialect: Dialect): Promise<BenchRow[]> {
     const outboxes = terminals.map((t, i) => outbox(t, cards.slice(i * CARDS_PER_TERMINAL, (i + 1) * CARDS_PER_TERMINAL)));
     await bench.serve();
     const total = TERMINALS * OPS_PER_TERMINAL;
+    const cpuBefore = bench.childCpuMs();
     const start = process.hrtime.bigint();
     await Promise.all(terminals.map((t, i) => upload(bench.url, t, outboxes[i]!)));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const cpuAfter = bench.childCpuMs();
     const ingest = total / seconds;
     const rows = rawRows(outboxes.flat());
     const budget = dialect === 'sqlite' ? 20_000 : 15_000;
@@ -136,6 +142,11 @@ async function measure(dialect: Dialect): Promise<BenchRow[]> {
       extra.push({ name: `ingest ${dialect}: ingest / raw prepared (info)`, value: round(ingest / r.prepared), unit: '×', budget: '—', baseline: round(r.prepared, 0), ok: null });
     } else {
       raw = await rawPostgres(bench.config.databaseUrl!, rows);
+    }
+    // What central spends per op, whatever else the machine runs meanwhile (every thread of the
+    // child: the event loop and the driver's; PostgreSQL's own processes are not counted).
+    if (cpuBefore !== undefined && cpuAfter !== undefined) {
+      extra.push({ name: `ingest ${dialect}: central CPU per op (info)`, value: round(((cpuAfter - cpuBefore) * 1000) / total, 1), unit: 'µs', budget: '—', baseline: null, ok: null });
     }
     return [
       { name: `ingest ${dialect}: ${TERMINALS} terminals, ${total} ops`, value: round(ingest, 0), unit: 'ops/s', budget: `≥ ${budget}`, baseline: round(raw, 0), ok: ingest >= budget },

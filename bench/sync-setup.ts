@@ -6,7 +6,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCentralClient, type CentralClient } from '../central/client/index.ts';
@@ -43,6 +43,8 @@ export interface SyncBench {
   soldCards(count: number, uses: number): Promise<string[]>;
   /** Stops the in-process setup service and starts `central serve` as a child. */
   serve(): Promise<void>;
+  /** CPU time (user + system, ms) the child central has used so far, all its threads (Linux /proc). */
+  childCpuMs(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -129,6 +131,17 @@ export async function syncBench(dialect: Dialect): Promise<SyncBench> {
       bench.url = `http://127.0.0.1:${port}`;
       const relogin = ok(await createCentralClient(bench.url).POST('/v1/auth/login', { body: { username: 'bench', password } }));
       bench.admin = createCentralClient(bench.url, { token: relogin.accessToken });
+    },
+    childCpuMs() {
+      if (child?.pid === undefined) return undefined;
+      try {
+        // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name): utime, stime in ticks.
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      } catch {
+        return undefined;
+      }
     },
     async close() {
       if (child && child.exitCode === null) {
