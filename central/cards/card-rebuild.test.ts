@@ -105,6 +105,28 @@ describeCentral('cards: rebuilding from the cards', (central) => {
     assert.deepEqual((await history(made.cardNo)).map((i) => [i.seq, i.kind]), [[2, 'activate'], [6, 'rebuild']]);
   });
 
+  it('ops waiting behind a gap that can never fill (their till lost the ops before them): the card closes the gap', async () => {
+    const made = await sold(20);
+    const other = await central().enrolTerminal(cinemaId, 'Till R2');
+    // Seqs 3 and 4 were on a till whose disk was lost; another till's seq 5 (and 6) wait at central.
+    const waiting = await upload(other, [wireOp(other, 1, made.cardNo, 5, 1, 15), wireOp(other, 2, made.cardNo, 6, 2, 13)]);
+    assert.deepEqual(waiting.results.map((r) => r.outcome), ['applied', 'applied']);
+    assert.deepEqual([(await card(made.cardNo)).appliedSeq, (await card(made.cardNo)).maxSeq], [2, 6]);
+    // The card, tapped in rebuild mode, was last written at seq 5 (seq 6 is a later write whose card was not tapped since).
+    const op = rebuildOp(till, ++seq, cardRead(made.cardNo, made.uid, 5, 15));
+    assert.equal((await upload(till, [op])).results[0]!.outcome, 'applied');
+    const after = await card(made.cardNo);
+    assert.deepEqual([after.appliedSeq, after.maxSeq, after.remainingUses, after.rebuiltByOp], [6, 6, 13, op.opId]);
+    assert.deepEqual((await history(made.cardNo)).map((i) => [i.seq, i.kind, i.status]), [[2, 'activate', 'applied'], [5, 'redeem', 'applied'], [6, 'redeem', 'applied']]);
+    // Central's op at that seq stays the ledger's row: the rebuild op is kept, and a resend is a duplicate.
+    assert.equal((await upload(till, [op])).results[0]!.outcome, 'duplicate');
+    // Central holding another balance at the card's seq is a discrepancy, not taken.
+    const odd = await sold(20);
+    await upload(other, [wireOp(other, 3, odd.cardNo, 4, 1, 19)]);
+    await upload(till, [rebuildOp(till, ++seq, cardRead(odd.cardNo, odd.uid, 4, 12))]);
+    assert.deepEqual([(await card(odd.cardNo)).appliedSeq, (await card(odd.cardNo)).remainingUses], [2, 20]);
+  });
+
   it('a card equal to central: nothing changes ("already up to date"); a resend is a duplicate', async () => {
     const made = await sold(20);
     const before = await card(made.cardNo);
@@ -172,10 +194,10 @@ describeCentral('cards: rebuilding from the cards', (central) => {
     assert.equal(p.cinemaId, cinemaId);
     const known = ok(await central().admin.client.GET('/v1/cards', { params: { query: { cinemaId, limit: 500 } } })).items.filter((k) => k.cinemaId === cinemaId);
     assert.equal(p.cardsKnown, known.length);
-    // Seen: the two recreated, the three sold ones tapped, the one after the refusals.
-    assert.equal(p.cardsSeen, 6);
+    // Seen: the two recreated, the five sold ones tapped, the one after the refusals.
+    assert.equal(p.cardsSeen, 8);
     assert.equal(p.cardsNotSeen, p.cardsKnown - p.cardsSeen);
-    assert.deepEqual(p.outcomes, { created: 3, took_card: 1, up_to_date: 1, central_ahead: 1 });
+    assert.deepEqual(p.outcomes, { created: 3, took_card: 2, up_to_date: 1, central_ahead: 2 });
     const later = ok(await till.client.GET('/v1/rebuild/progress', { params: { query: { since: new Date(Date.now() + 60_000).toISOString() } } }));
     assert.equal(later.cardsSeen, 0);
   });

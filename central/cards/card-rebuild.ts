@@ -6,9 +6,9 @@
  * | central has | card's record vs central | what central does | outcome |
  * |---|---|---|---|
  * | no such card | — | recreates it from the card (its type by the card's type code; an unknown code gets a placeholder type HQ must name and price), with the record's uses, status and seq; the shadow ledger gets a `rebuild` row at that seq, so the next write (seq + 1) follows on with no gap and no fraud alert | `created` |
- * | the card | higher seq than any central has | takes the card's state (uses, status, expiry, seq) and writes the `rebuild` row | `took_card` |
- * | the card | the seq central applied last | nothing to change | `up_to_date` |
- * | the card | lower seq, or central holds ops past it | keeps central's state; the discrepancy goes to the audit log (not a clone case by itself: no hotlist) | `central_ahead` |
+ * | the card | higher seq than central applied | takes the card's state (uses, status, expiry, seq) and writes the `rebuild` row (unless central holds the op at that seq, with the same balance); ops waiting at or below it become applied history (the gap before them was lost with a till), ops waiting right after it follow on | `took_card` |
+ * | the card | the seq central applied last (nothing waiting) | nothing to change | `up_to_date` |
+ * | the card | lower seq, or another balance at the card's seq | keeps central's state; the discrepancy goes to the audit log (not a clone case by itself: no hotlist) | `central_ahead` |
  *
  * A card whose state came from its record is marked (`rebuilt_at`, `rebuilt_by_op`). Every rebuild
  * op is kept in `card_rebuilds` under its op id (provenance, outcome): a resend is answered from
@@ -35,6 +35,8 @@ type S = components['schemas'];
 export type CardRebuild = S['CardRebuild'];
 export type CardRebuildResult = S['CardRebuildResult'];
 export type RebuildOutcome = CardRebuildResult['outcome'];
+/** The answer, and whether the op became the card's ledger row (else sync keeps it as a record only). */
+export type RebuildApplied = CardRebuildResult & { readonly ledgerRow: boolean };
 
 const u16 = z.number().int().min(0).max(0xffff);
 const time = z.iso.datetime({ message: 'must be a UTC time like 2025-01-31T08:00:00.000Z' });
@@ -121,7 +123,7 @@ export async function applyRebuild(
   raw: unknown,
   now: string,
   synced?: SyncedWrite,
-): Promise<CardRebuildResult> {
+): Promise<RebuildApplied> {
   const parsed = CardRebuildBody.safeParse(raw);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -133,7 +135,7 @@ export async function applyRebuild(
   if (before) {
     if (before.hash !== hash) throw new CentralError(cardMessages.rebuild_op_conflict, { opId: input.opId });
     const card = await trx<CardRow>('cards').where({ card_no: before.card_no }).first();
-    return { outcome: before.outcome, duplicate: true, card: card ? cardView(card) : null, discrepancy: null, placeholderCardType: false };
+    return { outcome: before.outcome, duplicate: true, card: card ? cardView(card) : null, discrepancy: null, placeholderCardType: false, ledgerRow: false };
   }
   const { card: c, record } = input;
   const q = trx<CardRow>('cards').where({ card_no: c.cardNo }).first();
@@ -143,6 +145,8 @@ export async function applyRebuild(
   let outcome: RebuildOutcome;
   let discrepancy: string | null = null;
   let placeholder = false;
+  /** Whether the shadow ledger gets this op's `rebuild` row (not when central holds an op at that seq already). */
+  let writeRow = true;
   let card: CardRow | undefined = existing;
   const life = stateOf(record);
   const ledgerRow = (row: CardRow): LedgerRow => ({
@@ -211,10 +215,16 @@ export async function applyRebuild(
       issued_at: now, issued_by_user_id: actor.user?.id ?? null, issued_by_terminal_id: actor.terminal?.id ?? null,
     });
     outcome = 'created';
-  } else if (record.seq > existing.max_seq) {
-    card = { ...existing, ...fromCard, recycled_at: life.state === 'recycled' ? (existing.recycled_at ?? now) : null } as CardRow;
-    await trx('cards').where({ card_no: c.cardNo }).update(fromCard as Partial<CardRow>);
-    outcome = 'took_card';
+  } else if (record.seq > existing.applied_seq) {
+    const at = await trx<LedgerRow>('ledger_entries').where({ card_no: c.cardNo, seq: record.seq }).first();
+    if (at && at.remaining_after !== record.remainingUses) {
+      outcome = 'central_ahead';
+      discrepancy = `central holds op ${at.op_id} at the card's seq ${record.seq} with ${at.remaining_after} uses; the card holds ${record.remainingUses}`;
+    } else {
+      card = await takeCard(trx, existing, fromCard, life, now);
+      writeRow = !at;
+      outcome = 'took_card';
+    }
   } else if (record.seq === existing.applied_seq && existing.applied_seq === existing.max_seq) {
     outcome = 'up_to_date';
     if (record.remainingUses !== existing.remaining_uses) {
@@ -226,7 +236,7 @@ export async function applyRebuild(
   }
 
   const changed = outcome === 'created' || outcome === 'took_card';
-  if (changed) {
+  if (changed && writeRow) {
     const row = ledgerRow(card!);
     try {
       await trx('ledger_entries').insert(row);
@@ -267,7 +277,47 @@ export async function applyRebuild(
   if (changed) {
     await appendChanges(trx, [...(card!.blacklisted_at !== null && !existing ? [blacklistChange(card!, now)] : []), cardChange(card!)], now);
   }
-  return { outcome, duplicate: false, card: card ? cardView(card) : null, discrepancy, placeholderCardType: placeholder };
+  return { outcome, duplicate: false, card: card ? cardView(card) : null, discrepancy, placeholderCardType: placeholder, ledgerRow: changed && writeRow };
+}
+
+/**
+ * Central takes the card's state at the card's seq. Ops waiting at or below it (their terminal's
+ * earlier ops were lost: the gap can never fill) are in the card's record already and become applied
+ * history; ops waiting right after it follow on, as the shadow ledger would apply them.
+ */
+async function takeCard(
+  trx: Knex.Transaction,
+  existing: CardRow,
+  fromCard: Partial<CardRow> & { applied_seq: number; remaining_uses: number },
+  life: { state: CardState; recycledReason: RecycleReason | null },
+  now: string,
+): Promise<CardRow> {
+  const cardNo = existing.card_no;
+  await trx('ledger_entries').where({ card_no: cardNo, status: 'waiting' }).where('seq', '<=', fromCard.applied_seq).update({ status: 'applied' });
+  let seq = fromCard.applied_seq;
+  let remaining = fromCard.remaining_uses;
+  const following = await trx<LedgerRow>('ledger_entries').where({ card_no: cardNo, status: 'waiting' }).where('seq', '>', seq).orderBy('seq').select('op_id', 'seq', 'remaining_after');
+  const promoted: string[] = [];
+  for (const r of following) {
+    if (r.seq !== seq + 1) break;
+    seq = r.seq;
+    remaining = r.remaining_after;
+    promoted.push(r.op_id);
+  }
+  if (promoted.length > 0) await trx('ledger_entries').whereIn('op_id', promoted).update({ status: 'applied' });
+  const exhausted = life.state === 'active' && remaining === 0;
+  const state = exhausted ? { state: 'recycled' as const, recycledReason: 'exhausted' as const } : life;
+  const changes: Partial<CardRow> = {
+    ...fromCard,
+    applied_seq: seq,
+    max_seq: Math.max(existing.max_seq, fromCard.applied_seq),
+    remaining_uses: remaining,
+    state: state.state,
+    recycled_reason: state.recycledReason,
+    recycled_at: state.state === 'recycled' ? (existing.recycled_at ?? now) : null,
+  };
+  await trx('cards').where({ card_no: cardNo }).update(changes);
+  return { ...existing, ...changes } as CardRow;
 }
 
 /** The cinema whose code is the card's u16 cinema code, if central has one so named. */

@@ -18,7 +18,7 @@ import { cardMessages } from './messages.ts';
 import type { CinemaStore } from '../cinemas/cinema-store.ts';
 import type { CardWriteKind, ShadowLedger, SyncedWrite } from '../ledger/shadow-ledger.ts';
 import { cinemaMessages } from '../cinemas/messages.ts';
-import { applyRebuild, type CardRebuildResult } from './card-rebuild.ts';
+import { applyRebuild, type RebuildApplied } from './card-rebuild.ts';
 
 type Schemas = components['schemas'];
 export type CardBatchCreate = Schemas['CardBatchCreate'];
@@ -248,7 +248,7 @@ export class CardRegistry {
    * (from the API, or a till's `rebuild` op payload with its op id); a synced op must name the
    * same card and seq as its payload.
    */
-  async rebuild(actor: Principal, raw: unknown, expect?: { readonly cardNo: string; readonly seq: number | null | undefined }): Promise<CardRebuildResult> {
+  async rebuild(actor: Principal, raw: unknown, expect?: { readonly cardNo: string; readonly seq: number | null | undefined }): Promise<RebuildApplied> {
     if (expect) {
       // A till's payload carries the chip UID twice: `uid` for sync (every op's), and in `card`.
       const { uid: _uid, ...body } = (raw ?? {}) as { uid?: unknown; card?: { cardNo?: unknown }; record?: { seq?: unknown } };

@@ -162,7 +162,10 @@ export const cardsModule: CentralModule = {
         method: 'post',
         permission: 'cards.rebuild',
         body: CardRebuild,
-        handler: async ({ body }, { principal }) => ({ status: 200, body: await cards.rebuild(principal, body) }),
+        handler: async ({ body }, { principal }) => {
+          const { ledgerRow: _row, ...answer } = await cards.rebuild(principal, body);
+          return { status: 200, body: answer };
+        },
       }),
       defineRoute({
         path: '/v1/rebuild/progress',
