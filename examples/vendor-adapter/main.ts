@@ -25,7 +25,7 @@ import { activate, parseConfig, type PluginHandle } from 'cinecard/plugin';
 // Not (yet) exported by `cinecard/plugin`: the tokens a host needs to set up local users and card types.
 import { CardCacheToken, LocalUsersToken } from '../../plugin/tokens.ts';
 import { centralUrl, loginAsHq, ok, runMain, setting } from '../common/central.ts';
-import { NovaHostSale, NovaHostSession, NovaHostUi } from './adapter.ts';
+import { CINECARD_TENDER, NovaHostSale, NovaHostSession, NovaHostUi } from './adapter.ts';
 import { enrolmentCodeFor, exampleCardType, makeCard } from './hq-side.ts';
 import { NovaPos, type NovaPanel } from './pos-sdk.ts';
 
@@ -104,14 +104,15 @@ async function main(): Promise<void> {
     reader.insert(card);
     const sell = await until(pos, 'the sell screen to show the card', () => { const p = pos.display.panel('cinecard.card.sell'); return hasAction(p, 'confirm') && p; });
     sell.press('confirm');
-    await until(pos, 'the card to be sold', () => sell.closed ? pos.display.panel('cinecard.card.sell') : sell.components().some((c) => c.kind === 'notice' && c.level === 'ok') && sell);
-    say(`sold: ${(pos.display.panel('cinecard.card.sell') ?? sell).text().split('\n').find((l) => /sold|active|售/i.test(l)) ?? 'done'}`);
+    const sold = await until(pos, 'the card to be sold', () => { const p = pos.display.panel('cinecard.card.sell'); return p?.components().some((c) => c.kind === 'notice' && c.level === 'ok') && p; });
+    say(`sold: ${sold.text().split('\n')[0]}`);
     reader.remove();
-    const after = pos.display.panel('cinecard.card.sell');
-    if (after && hasAction(after, 'close')) after.press('close');
+    if (hasAction(sold, 'close')) sold.press('close');
 
     // Two tickets for tonight's show.
-    const show = { film: '流浪地球3', screenFormat: '2D', startsAt: new Date(Date.now() + 3 * 3600_000).toISOString().replace('Z', '+00:00'), ticketClass: 'adult' };
+    // NovaPOS keeps showtimes in the cinema's local time with its offset, as CineCard wants them.
+    const startsAt = `${new Date(Date.now() + (8 + 3) * 3600_000).toISOString().slice(0, 19)}+08:00`; // in 3 h, Asia/Shanghai
+    const show = { film: '流浪地球3', screenFormat: '2D', startsAt, ticketClass: 'adult' };
     pos.sales.addLine({ sku: 'ADM-2D', description: `${show.film} 2D`, kind: 'admission', quantity: 2, unitPriceCents: 4500, admission: show });
     say(`sale ${pos.sales.current?.saleNo}: 2 tickets, due ¥${(pos.sales.current!.balanceDueCents / 100).toFixed(2)}`);
 
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     say(`pre-filled: ${popup.value('consumption')} × ${uses}`);
     if (uses !== 2) throw new Error(`the popup proposed ${String(uses)} uses for 2 tickets, expected 2`);
     popup.press('confirm');
-    const paid = await until(pos, 'CineCard to pay the sale', () => pos.sales.current?.payments.find((p) => p.tenderCode === 'CINECARD'));
+    const paid = await until(pos, 'CineCard to pay the sale', () => pos.sales.current?.payments.find((p) => p.tenderCode === CINECARD_TENDER));
     say(`card written; payment ${paid.reference}: ¥${(paid.amountCents / 100).toFixed(2)}, due now ¥${(pos.sales.current!.balanceDueCents / 100).toFixed(2)}`);
     say(`popup: ${popup.text().replace(/\n/g, ' | ')}`);
     reader.remove(); // the popup closes when the card leaves
