@@ -14,6 +14,7 @@ import { syncModule } from './sync/routes.ts';
 import { reportsModule } from './reports/routes.ts';
 import { authModule } from './auth/routes.ts';
 import { cinemasModule } from './cinemas/routes.ts';
+import { apiReferenceModule } from './api-reference/routes.ts';
 import { consoleModule } from './console/routes.ts';
 import { healthModule } from './health/routes.ts';
 import type { CentralModule } from './platform.ts';
@@ -34,6 +35,7 @@ export const centralModules: readonly CentralModule[] = [
   syncModule,
   reportsModule,
   consoleModule,
+  apiReferenceModule,
   backupsModule,
   metricsModule,
 ];
