@@ -27,6 +27,7 @@
 import type { Knex } from 'knex';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dialectOf } from '../store/database.ts';
+import { sqlQuery } from '../sync/bulk.ts';
 import { DayCutter, localDaySql, offsetSegments } from './chain-calendar.ts';
 
 export const rollupTable = 'report_rollup';
@@ -181,14 +182,17 @@ function accumulate<R extends RollupRow | StoredRollup>(into: Map<string, R>, ro
 }
 
 /** The type of each (card, issue epoch) of these cards: the issue's, else the card's current one. */
-async function cardTypesOf(trx: Knex, cardNos: readonly string[]): Promise<(cardNo: string, epoch: number) => string> {
+async function cardTypesOf(trx: Knex.Transaction, cardNos: readonly string[]): Promise<(cardNo: string, epoch: number) => string> {
   const byIssue = new Map<string, string>();
   const current = new Map<string, string>();
   for (let i = 0; i < cardNos.length; i += 500) {
-    const rows: { card_no: string; current_type: string; epoch: number | null; card_type_id: string | null }[] = await trx('cards as c')
-      .leftJoin('card_issues as ci', 'ci.card_no', 'c.card_no')
-      .whereIn('c.card_no', cardNos.slice(i, i + 500))
-      .select('c.card_no', 'c.card_type_id as current_type', 'ci.epoch', 'ci.card_type_id');
+    const chunk = cardNos.slice(i, i + 500);
+    // Straight to the driver: on the ingest's hot path knex's query building costs more than this.
+    const rows = await sqlQuery<{ card_no: string; current_type: string; epoch: number | null; card_type_id: string | null }>(
+      trx,
+      `SELECT c.card_no, c.card_type_id AS current_type, ci.epoch, ci.card_type_id FROM cards AS c LEFT JOIN card_issues AS ci ON ci.card_no = c.card_no WHERE c.card_no IN (${chunk.map(() => '?').join(', ')})`,
+      chunk,
+    );
     for (const r of rows) {
       current.set(r.card_no, r.current_type);
       if (r.epoch !== null && r.card_type_id !== null) byIssue.set(`${r.card_no}#${r.epoch}`, r.card_type_id);
@@ -229,13 +233,17 @@ export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerR
 /** Rows per INSERT: knex writes a multi-row SQLite insert as a compound SELECT (at most 500 terms). */
 const insertChunk = 400;
 
+const measureColumns = ['ops', 'uses', 'amount_fen', 'exhausted'] as const;
+
 async function upsert(trx: Knex.Transaction, groups: readonly StoredRollup[]): Promise<void> {
-  const add = (column: string) => trx.raw('?? + excluded.??', [`${rollupTable}.${column}`, column]);
+  const columns = [...keyColumns, ...measureColumns];
+  const one = `(${columns.map(() => '?').join(', ')})`;
+  const sql = (n: number) =>
+    `INSERT INTO ${rollupTable} (${columns.join(', ')}) VALUES ${Array.from({ length: n }, () => one).join(', ')} ` +
+    `ON CONFLICT (${keyColumns.join(', ')}) DO UPDATE SET ${measureColumns.map((c) => `${c} = ${rollupTable}.${c} + excluded.${c}`).join(', ')}`;
   for (let i = 0; i < groups.length; i += insertChunk) {
-    await trx(rollupTable)
-      .insert(groups.slice(i, i + insertChunk))
-      .onConflict([...keyColumns])
-      .merge({ ops: add('ops'), uses: add('uses'), amount_fen: add('amount_fen'), exhausted: add('exhausted') });
+    const chunk = groups.slice(i, i + insertChunk);
+    await sqlQuery(trx, sql(chunk.length), chunk.flatMap((g) => columns.map((c) => g[c])));
   }
 }
 

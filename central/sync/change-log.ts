@@ -14,7 +14,7 @@ import type { components } from '../client/schema.ts';
 import type { SyncBlacklistItem } from '../client/sync-messages.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { dialectOf } from '../store/database.ts';
-import { insertRows, type Column } from './bulk.ts';
+import { insertRows, sqlQuery, type Column } from './bulk.ts';
 
 type S = components['schemas'];
 export type SyncCardState = S['SyncCardState'];
@@ -94,11 +94,12 @@ export async function appendChanges(trx: Knex.Transaction, entries: readonly Cha
   if (entries.length === 0) return undefined;
   const blacklisted = entries.some((e) => e.stream === 'blacklist');
   const n = entries.length;
-  const result = await trx.raw(
+  const [row] = await sqlQuery<{ head: number | string; blacklist_version: number | string }>(
+    trx,
     `UPDATE sync_head SET head = head + ?${blacklisted ? ', blacklist_version = head + ?' : ''} WHERE id = 1 RETURNING head, blacklist_version`,
     blacklisted ? [n, lastBlacklistOffset(entries)] : [n],
   );
-  const row = (dialectOf(trx) === 'postgres' ? result.rows[0] : result[0]) as { head: number | string; blacklist_version: number | string };
+  if (!row) throw new Error('sync_head has no row');
   const position = { head: Number(row.head), blacklistVersion: Number(row.blacklist_version) };
   const first = position.head - n + 1;
   await insertRows(

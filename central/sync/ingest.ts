@@ -33,7 +33,7 @@ import type { CardRow } from '../cards/card-record.ts';
 import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
 import { addToRollups, rollupTimeZone } from '../reports/rollups.ts';
-import { insertRows, selectByKeys, updateRows, type Column } from './bulk.ts';
+import { insertRows, selectByKeys, sqlQuery, updateRows, type Column } from './bulk.ts';
 import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
 import { syncMessages } from './messages.ts';
 import { text } from '../http/validation.ts';
@@ -420,10 +420,9 @@ class BatchRun {
   /** Locks (creating) the terminal's row; returns the next expected term seq. */
   async lockTerminal(): Promise<number> {
     const { trx } = this;
-    const select = () => {
-      const q = trx('sync_terminals').where({ terminal_id: this.terminalId }).first<{ next_seq: number } | undefined>('next_seq');
-      return dialectOf(trx) === 'postgres' ? q.forUpdate() : q;
-    };
+    const lock = dialectOf(trx) === 'postgres' ? ' FOR UPDATE' : '';
+    const select = async () =>
+      (await sqlQuery<{ next_seq: number }>(trx, `SELECT next_seq FROM sync_terminals WHERE terminal_id = ?${lock}`, [this.terminalId]))[0];
     const row = await select();
     if (row) return row.next_seq;
     await trx('sync_terminals')
@@ -770,17 +769,19 @@ class BatchRun {
       );
     }
     const deviceMs = Date.parse(batch.deviceTime);
-    await trx('sync_terminals')
-      .where({ terminal_id: this.terminalId })
-      .update({
-        next_seq: expected,
-        ops_received: trx.raw('ops_received + ?', [opsReceived]),
-        last_seen_at: this.now,
-        last_upload_at: this.now,
-        ...(Number.isFinite(deviceMs) ? { device_time: new Date(deviceMs).toISOString(), clock_skew_ms: deviceMs - nowDate.getTime() } : {}),
-        ...(batch.pendingOps !== undefined ? { pending_ops: batch.pendingOps } : {}),
-        ...(batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
-      });
+    const set: Record<string, unknown> = {
+      next_seq: expected,
+      last_seen_at: this.now,
+      last_upload_at: this.now,
+      ...(Number.isFinite(deviceMs) ? { device_time: new Date(deviceMs).toISOString(), clock_skew_ms: deviceMs - nowDate.getTime() } : {}),
+      ...(batch.pendingOps !== undefined ? { pending_ops: batch.pendingOps } : {}),
+      ...(batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
+    };
+    await sqlQuery(
+      trx,
+      `UPDATE sync_terminals SET ops_received = ops_received + ?, ${Object.keys(set).map((k) => `${k} = ?`).join(', ')} WHERE terminal_id = ?`,
+      [opsReceived, ...Object.values(set), this.terminalId],
+    );
     // Blacklist entries first: a terminal applies them before anything else in the same pull.
     const entries: ChangeEntry[] = [
       ...[...this.hotlisted].map((no) => blacklistChange(this.cards.get(no)!, this.now)),
