@@ -83,11 +83,13 @@ export function createDatabase(settings: DatabaseSettings, log?: DatabaseLog): K
     client: SqliteClient as unknown as typeof Knex.Client,
     connection: { filename: join(dir, sqliteFileName) },
     useNullAsDefault: true,
-    // One connection: SQLite serialises writers anyway, and one connection means a transaction never
-    // waits on another connection of the same process (busy_timeout covers other processes).
+    // Two connections: SQLite serialises writers anyway (every write transaction begins IMMEDIATE,
+    // and busy_timeout makes a second writer wait its turn), but a read outside a transaction — a
+    // request's authentication, a report — is served from WAL's last commit beside a long write
+    // transaction (the sync ingest's group commit) instead of queueing behind it.
     pool: {
       min: 1,
-      max: 1,
+      max: 2,
       afterCreate(conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) {
         conn.exec(
           'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
