@@ -324,13 +324,18 @@ export class GroupCommit<C> {
   private async drain(): Promise<void> {
     this.writing = true;
     try {
-      while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatches));
+      while (this.queue.length > 0) {
+        const settle = await this.commit(this.queue.splice(0, this.maxBatches));
+        // The next group's transaction begins first; the answers go out while SQLite works on it.
+        setImmediate(settle);
+      }
     } finally {
       this.writing = false;
     }
   }
 
-  private async commit(group: readonly GroupJob<C>[]): Promise<void> {
+  /** Writes and commits one group; returns what answers its batches (call it after the commit only). */
+  private async commit(group: readonly GroupJob<C>[]): Promise<() => void> {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     try {
       await this.db.transaction(async (trx) => {
@@ -350,17 +355,18 @@ export class GroupCommit<C> {
       });
     } catch (error) {
       // BEGIN or COMMIT failed, or the transaction was lost: nothing of the group is committed.
-      group.forEach((job, i) => {
-        const outcome = outcomes[i];
-        job.reject(outcome && !outcome.ok ? outcome.error : error);
-      });
-      return;
+      return () =>
+        group.forEach((job, i) => {
+          const outcome = outcomes[i];
+          job.reject(outcome && !outcome.ok ? outcome.error : error);
+        });
     }
-    group.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(outcome.error);
-    });
+    return () =>
+      group.forEach((job, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) job.resolve(outcome.value);
+        else job.reject(outcome.error);
+      });
   }
 }
 
