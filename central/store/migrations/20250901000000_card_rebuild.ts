@@ -42,13 +42,11 @@ export async function up(knex: Knex): Promise<void> {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.schema.dropTable('card_rebuilds');
-  await knex.schema.alterTable('card_types', (t) => {
-    t.dropUnique(['card_code']);
-    t.dropColumn('card_code');
-    t.dropColumn('needs_setup');
-  });
-  await knex.schema.alterTable('cards', (t) => {
-    t.dropColumn('rebuilt_at');
-    t.dropColumn('rebuilt_by_op');
-  });
+  // Not knex's dropColumn: on SQLite that copies the table into a new one and drops the old one,
+  // which the foreign keys pointing at cards and card_types refuse. Both databases drop a column in place.
+  await knex.schema.alterTable('card_types', (t) => t.dropUnique(['card_code']));
+  await knex.raw('ALTER TABLE card_types DROP COLUMN card_code');
+  await knex.raw('ALTER TABLE card_types DROP COLUMN needs_setup');
+  await knex.raw('ALTER TABLE cards DROP COLUMN rebuilt_at');
+  await knex.raw('ALTER TABLE cards DROP COLUMN rebuilt_by_op');
 }
