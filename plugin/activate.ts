@@ -29,11 +29,12 @@ import { CardReader } from '../adapters/card-reader.ts';
 import { Clock, systemClock } from '../adapters/clock.ts';
 import { HostSale } from '../adapters/host-sale.ts';
 import { HostSession } from '../adapters/host-session.ts';
-import { HostUi } from '../adapters/host-ui.ts';
+import { HostUi, type MenuEntry, type View, type ViewResult } from '../adapters/host-ui.ts';
 import { CardKeys } from '../adapters/keys/card-keys.ts';
-import { DisposableStore } from '../adapters/lifecycle.ts';
+import { DisposableStore, type Disposable, type Event } from '../adapters/lifecycle.ts';
 import { Logger, silentLogger } from '../adapters/logger.ts';
-import { LocalUsers, UserSession } from './auth/user-session.ts';
+import type { Actor } from './auth/permissions.ts';
+import { LocalUsers, UserSession, type LocalUser, type LocalUserInput, type UserMode } from './auth/user-session.ts';
 import { MifareClassicProfile } from './card/mifare-classic-profile.ts';
 import { parseConfig, type PluginConfig, type PluginConfigInput } from './config.ts';
 import { Translator } from './i18n/translator.ts';
@@ -41,7 +42,7 @@ import { ReaderClaim } from './redemption/reader-claim.ts';
 import { RedemptionFlow } from './redemption/redemption-flow.ts';
 import { CentralLink } from './screens/central-link.ts';
 import { registerScreens, screenClasses, type PluginScreen } from './screens/index.ts';
-import { CardCache } from './store/card-cache.ts';
+import { CardCache, type CardType } from './store/card-cache.ts';
 import { TerminalCardJournal } from './store/card-journal.ts';
 import { RedemptionRuleStore } from './store/redemption-rule-store.ts';
 import { TerminalStore } from './store/terminal-store.ts';
@@ -68,15 +69,58 @@ export interface PluginHost {
   readonly logger?: Logger;
 }
 
+/**
+ * Who uses CineCard at this till (`plugin.users`), and the local users the host maps its operators
+ * onto. Sync does not bring a till's users: they are the till's own configuration, set up by the
+ * host (its cashiers, `hostOperatorId` = the host's operator id) or by a manager on the users screen.
+ */
+export interface PluginUsers {
+  /** `host_operator`: the host's operator is matched onto a local user; `plugin_login`: users log in. */
+  readonly mode: UserMode;
+  /** The CineCard user at the till as last matched (right after a sign-in the match may still be running: {@link settled}). */
+  readonly current: Actor | undefined;
+  /** Fires when the user changes (sign-in matched, sign-out, login, logout). */
+  readonly onUserChanged: Event<Actor | undefined>;
+  /** The user once the host's current operator is matched (waits for a match in flight, bounded). */
+  settled(): Promise<Actor | undefined>;
+  /** `plugin_login` mode: logs in; the user, or undefined for a wrong name or password. */
+  login(username: string, password: string): Promise<Actor | undefined>;
+  /** `plugin_login` mode: logs out. */
+  logout(): void;
+  /**
+   * Creates or replaces (by `userId`) a local user: display name, roles (DESIGN §5), the host
+   * operator id it is matched from, or a password for `plugin_login` (scrypt-hashed). The operator
+   * at the till now is matched again, so a user added for them takes effect at once.
+   */
+  put(user: LocalUserInput): Promise<void>;
+  /** Every local user, enabled or not, by user name. */
+  list(): Promise<LocalUser[]>;
+}
+
+/**
+ * The card types this till knows, by the code written on the cards (`plugin.cardTypes`): the popup
+ * and the screens show a card's type by name, and redemption rules and tenders use its id and price.
+ * Sync brings cards, rules and the blacklist, not the types: the host (or its installer) puts them.
+ */
+export interface PluginCardTypes {
+  /** Adds or replaces the type with this code: central's `cardTypeId`, its name, its settlement price per use (fen). */
+  put(type: CardType): Promise<void>;
+  /** The type with this code, or undefined when the till does not know it. */
+  get(code: number): Promise<CardType | undefined>;
+}
+
 export interface PluginHandle {
   readonly apiVersion: number;
   readonly config: PluginConfig;
   /** The terminal database (for the host's diagnostics and for tests; do not write through it). */
   readonly store: TerminalStore;
-  /** The user session (plugin-login mode: `login`/`logout`). */
-  readonly users: UserSession;
+  /** The user at the till, and the local users the host's operators are matched onto. */
+  readonly users: PluginUsers;
+  /** The card types the till shows and settles by (sync does not bring them). */
+  readonly cardTypes: PluginCardTypes;
   /** Sync with central: its status for the host's status bar (`onStatus`), `syncNow()`. */
   readonly sync: {
+    /** `pendingOps`: every op recorded here that central has not acknowledged, at any moment. */
     readonly status: PluginSyncStatus;
     readonly onStatus: PluginSync['onStatus'];
     syncNow(): Promise<void>;
@@ -85,8 +129,69 @@ export interface PluginHandle {
   settled(): Promise<void>;
   /** Resolves a registration (tests; screens get theirs by injection). */
   resolve<T>(token: InjectionToken<T>): T;
-  /** Releases every subscription, the reader, menu entries, open popups and the database. */
+  /**
+   * Stops taking work (menu entries, taps, sync), closes the plugin's views, waits (at most
+   * {@link DISPOSE_WAIT_MS}) for the taps, screens and sync rounds still running, then closes the
+   * reader and the database. Idempotent.
+   */
   dispose(): Promise<void>;
+}
+
+/** How long `dispose()` waits for work in flight (a tap, a screen's query, a sync round) before closing the database anyway. */
+export const DISPOSE_WAIT_MS = 10_000;
+
+/** Resolves true when `work` settles within `ms`, false when the time ran out first. */
+async function within(ms: number, work: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The host's `HostUi` as the plugin's parts get it: once the plugin is disposing, no view opens any
+ * more (`open` resolves undefined at once, as for a view the plugin closed) and the views still
+ * open are closed — a screen busy with a query ends instead of showing itself again.
+ */
+class ClosableUi implements HostUi {
+  private readonly shown = new Map<string, number>();
+  private closed = false;
+  readonly offerFile?: HostUi['offerFile'];
+
+  constructor(private readonly host: HostUi) {
+    if (host.offerFile) this.offerFile = (file) => host.offerFile!(file);
+  }
+
+  open(view: View, onAction?: (result: ViewResult) => void): Promise<ViewResult | undefined> {
+    if (this.closed) return Promise.resolve(undefined);
+    this.shown.set(view.id, (this.shown.get(view.id) ?? 0) + 1);
+    return this.host.open(view, onAction).finally(() => {
+      const n = (this.shown.get(view.id) ?? 1) - 1;
+      if (n > 0) this.shown.set(view.id, n);
+      else this.shown.delete(view.id);
+    });
+  }
+
+  update(view: View): void {
+    if (!this.closed) this.host.update(view);
+  }
+
+  close(viewId: string): void {
+    this.host.close(viewId);
+  }
+
+  registerMenuEntry(entry: MenuEntry): Disposable {
+    return this.host.registerMenuEntry(entry);
+  }
+
+  /** No view opens from now on; the open ones are closed. */
+  closeAll(): void {
+    this.closed = true;
+    for (const id of [...this.shown.keys()]) this.host.close(id);
+  }
 }
 
 /** Every token the container can resolve: `activate.test.ts` resolves each. */
@@ -107,7 +212,8 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
   const clock = host.clock ?? systemClock;
   const logger = (host.logger ?? silentLogger).child({ plugin: 'cinecard' });
 
-  const store = await TerminalStore.open({ filename: config.dbFile, now: () => clock.now() });
+  const store = await TerminalStore.open({ filename: config.dbFile, now: () => clock.now(), logger });
+  const ui = new ClosableUi(host.ui);
   const disposables = new DisposableStore();
   let sync: PluginSync;
   try {
@@ -128,7 +234,7 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     const c = (container = rootContainer.createChildContainer());
     c.register(CardReader, { useValue: host.cardReader });
     c.register(CardKeys, { useValue: host.cardKeys });
-    c.register(HostUi, { useValue: host.ui });
+    c.register(HostUi, { useValue: ui });
     c.register(HostSession, { useValue: host.session });
     c.register(HostSale, { useValue: host.sale });
     c.register(Clock, { useValue: clock });
@@ -150,10 +256,10 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     // Screens reach central as this terminal; changes they record travel by sync.
     c.resolve(CentralLink).connect(sync.centralClient());
 
-    const users = disposables.add(c.resolve(UserSessionToken));
-    await users.ready;
+    const session = disposables.add(c.resolve(UserSessionToken));
+    await session.ready;
     const screens = screenClasses.map((cls) => c.resolve(cls as unknown as InjectionToken<PluginScreen>));
-    disposables.add(registerScreens(screens, { ui: host.ui, i18n: c.resolve(TranslatorToken), users, logger, mode: config.mode }));
+    const menu = disposables.add(registerScreens(screens, { ui, i18n: c.resolve(TranslatorToken), users: session, logger, mode: config.mode, claim: c.resolve(ReaderClaim) }));
     const flow = c.resolve(RedemptionFlow);
     disposables.add(flow);
     flow.start();
@@ -161,21 +267,39 @@ export async function activate(host: PluginHost, configInput: PluginConfigInput)
     sync.start(); // never awaited by a sale: a terminal offline works from local data
     logger.info({ terminalId: config.terminal.terminalId, apiVersion: PLUGIN_API_VERSION }, 'CineCard plugin activated');
 
+    const localUsers = c.resolve(LocalUsersToken);
+    const users: PluginUsers = {
+      get mode() { return session.mode; },
+      get current() { return session.current; },
+      onUserChanged: session.onUserChanged,
+      settled: () => session.settled(),
+      login: (username, password) => session.login(username, password),
+      logout: () => session.logout(),
+      put: async (user) => {
+        await localUsers.put(user);
+        await session.rematch();
+      },
+      list: () => localUsers.list(),
+    };
     let disposing: Promise<void> | undefined;
     return {
       apiVersion: PLUGIN_API_VERSION,
       config,
       store,
       users,
+      cardTypes: { put: (type) => cards.putCardType(type), get: (code) => cards.cardType(code) },
       sync: { get status() { return sync.status; }, onStatus: sync.onStatus, syncNow: () => sync.syncNow() },
       settled: () => flow.settled(),
       resolve: (token) => c.resolve(token),
       dispose: () =>
         (disposing ??= (async () => {
-          disposables.dispose(); // listeners, menu entries, popups: no new work starts
+          ui.closeAll(); // no view opens any more: a screen still busy ends
+          disposables.dispose(); // listeners, menu entries, popups, the user session: no new work starts
           host.cardReader.dispose();
-          await flow.settled(); // taps in flight finish against a still-open database
-          await sync.dispose(); // an upload or pull in flight finishes first
+          // Taps and screens in flight finish against a still-open database; then sync's rounds.
+          const quiet = await within(DISPOSE_WAIT_MS, Promise.all([flow.settled(), menu.settled(), session.idle()]));
+          if (!quiet) logger.warn({ waitedMs: DISPOSE_WAIT_MS }, 'CineCard work still running at dispose; closing the database anyway');
+          await sync.dispose();
           await store.close();
           logger.info('CineCard plugin disposed');
         })()),

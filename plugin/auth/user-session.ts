@@ -113,6 +113,12 @@ export class LocalUsers {
   }
 }
 
+/**
+ * How long a menu action or a tap waits for the host's operator to be matched onto a CineCard user
+ * (a local database read, normally a few milliseconds; longer only behind a long sync write).
+ */
+export const USER_MATCH_WAIT_MS = 5000;
+
 /** The current CineCard user at this till, per the configured mode. */
 @injectable()
 export class UserSession implements Disposable {
@@ -122,26 +128,62 @@ export class UserSession implements Disposable {
   readonly onUserChanged = this.changed.event;
   /** Settles once the host operator (if any) has been looked up. */
   readonly ready: Promise<void>;
+  /** The host operator id the latest match was started for (`null`: nobody), and that match. */
+  private matching: { readonly operatorId: string | null; readonly done: Promise<void> } | undefined;
+  /** Bumped by every match started: only the latest one sets the user. */
+  private generation = 0;
+  private disposed = false;
 
   readonly mode: UserMode;
 
   constructor(
     @inject(PluginConfigToken) config: Pick<PluginConfig, 'userMode'>,
     @inject(LocalUsersToken) private readonly users: LocalUsers,
-    @inject(HostSession) host: HostSession,
+    @inject(HostSession) private readonly host: HostSession,
   ) {
     const mode = (this.mode = config.userMode);
     this.subscriptions.add(this.changed);
     if (mode === 'host_operator') {
-      this.subscriptions.add(host.onOperatorChanged((op) => void this.mapOperator(op)));
-      this.ready = this.mapOperator(host.operator);
+      this.subscriptions.add(host.onOperatorChanged((op) => void this.match(op)));
+      this.ready = this.match(host.operator);
     } else {
       this.ready = Promise.resolve();
     }
   }
 
+  /** The user as last matched; right after a sign-in it may still be the one before (see {@link settled}). */
   get current(): Actor | undefined {
     return this.actor;
+  }
+
+  /**
+   * The user now at the till, once the host's current operator has been matched onto a CineCard user:
+   * waits for a match in flight (at most {@link USER_MATCH_WAIT_MS}), and starts one when the host's
+   * operator changed without (yet) telling. What a menu action or a tap acts as.
+   */
+  async settled(timeoutMs = USER_MATCH_WAIT_MS): Promise<Actor | undefined> {
+    if (this.mode === 'host_operator' && !this.disposed) {
+      const op = this.host.operator;
+      const done = this.matching?.operatorId === (op?.id ?? null) ? this.matching.done : this.match(op);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+    return this.actor;
+  }
+
+  /** Matches the host's operator again (a local user was added or changed). */
+  rematch(): Promise<void> {
+    return this.mode === 'host_operator' && !this.disposed ? this.match(this.host.operator) : Promise.resolve();
+  }
+
+  /** Resolves when no match is in flight (dispose waits for it before closing the database). */
+  async idle(): Promise<void> {
+    while (this.matching) {
+      const { done } = this.matching;
+      await done;
+      if (this.matching?.done === done) return;
+    }
   }
 
   /** `plugin_login` mode: logs in; resolves with the user, or undefined for a wrong name or password. */
@@ -156,12 +198,19 @@ export class UserSession implements Disposable {
     if (this.mode === 'plugin_login') this.set(undefined);
   }
 
-  private async mapOperator(op: HostOperator | undefined): Promise<void> {
-    try {
-      this.set(op ? await this.users.byHostOperator(op.id) : undefined);
-    } catch {
-      this.set(undefined); // the store is gone (disposed) or failed: nobody may act
-    }
+  private match(op: HostOperator | undefined): Promise<void> {
+    const generation = ++this.generation;
+    const done = (async () => {
+      let actor: Actor | undefined;
+      try {
+        actor = op ? await this.users.byHostOperator(op.id) : undefined;
+      } catch {
+        actor = undefined; // the store is gone (disposed) or failed: nobody may act
+      }
+      if (generation === this.generation && !this.disposed) this.set(actor);
+    })();
+    this.matching = { operatorId: op?.id ?? null, done };
+    return done;
   }
 
   private set(actor: Actor | undefined): void {
@@ -170,6 +219,7 @@ export class UserSession implements Disposable {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.subscriptions.dispose();
   }
 }

@@ -174,6 +174,8 @@ export class RedemptionFlow implements Disposable {
 
   /** Checks the card and shows the popup: the offer, or why nothing can be done. */
   private async offer(presence: Presence, outcome: CardReadOutcome, notices: Notice[], usesError?: { uses: number | string | null; consumption: Consumption; message: string }): Promise<void> {
+    // A card tapped right after a sign-in waits for the cashier to be matched (bounded), not refused.
+    const user = this.users.settled();
     const cardNo = isReadable(outcome) ? String(outcome.static.cardNumber) : undefined;
     const verdict = checkCard(outcome, isReadable(outcome) ? {
       nowSeconds: Math.floor(this.clock.now() / 1000),
@@ -195,7 +197,8 @@ export class RedemptionFlow implements Disposable {
     const rules = await this.rules.rules(this.config.terminal.cinemaId);
     const sale = this.sale.current();
     const deductions = proposeDeductions(sale, rules, cardType?.cardTypeId ?? null);
-    const actor = this.users.current;
+    const actor = await user;
+    if (this.disposed || presence.removed) return;
     const allowed = can(actor, 'cards.redeem');
     const maxUses = Math.min(card.record.remainingUses, this.config.maxUsesPerRedemption);
     const view = offerView(presence.viewId, this.i18n, {
@@ -222,7 +225,7 @@ export class RedemptionFlow implements Disposable {
       await this.offer(presence, card, [], { uses: raw ?? null, consumption, message: this.i18n.t('redeem.uses_invalid', { max }) });
       return;
     }
-    const actor = this.users.current;
+    const actor = await this.users.settled();
     if (!can(actor, 'cards.redeem')) return; // logged out since the popup opened
     presence.offer = undefined;
     const sale = this.sale.current();

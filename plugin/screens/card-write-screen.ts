@@ -41,6 +41,8 @@ export abstract class CardWriteScreen implements PluginScreen {
   abstract readonly id: string;
   abstract readonly title: MessageKey;
   abstract readonly permission: Permission;
+  /** Every card-writing screen asks for the card first. */
+  readonly takesTaps = true;
   abstract readonly group: MenuGroup;
   /** The confirm button's label. */
   protected abstract readonly confirmKey: MessageKey;

@@ -39,6 +39,7 @@ export class MakeCardsScreen implements PluginScreen {
   readonly id = 'cinecard.hq.make';
   readonly title = 'screen.make.title' as const;
   readonly permission = 'cards.make' as const;
+  readonly takesTaps = true;
   readonly group = 'hq' as const;
   readonly mode = 'hq_station' as const;
 
@@ -165,6 +166,7 @@ export class ChangeCardTypeScreen implements PluginScreen {
   readonly id = 'cinecard.hq.change_type';
   readonly title = 'screen.change_type.title' as const;
   readonly permission = 'cards.change_type' as const;
+  readonly takesTaps = true;
   readonly group = 'hq' as const;
   readonly mode = 'hq_station' as const;
 

@@ -125,6 +125,7 @@ export class CardHistoryScreen implements PluginScreen {
   readonly id = 'cinecard.card.history';
   readonly title = 'screen.history.title' as const;
   readonly permission = 'cards.history' as const;
+  readonly takesTaps = true;
   readonly group = 'card' as const;
   readonly mode = 'terminal' as const;
 

@@ -7,12 +7,13 @@
  * {@link requirePermission}.
  */
 import type { HostUi } from '../../adapters/host-ui.ts';
-import { DisposableStore, type Disposable } from '../../adapters/lifecycle.ts';
+import { DisposableStore, toDisposable, type Disposable } from '../../adapters/lifecycle.ts';
 import type { Logger } from '../../adapters/logger.ts';
 import { can, type Actor, type Permission } from '../auth/permissions.ts';
 import type { UserSession } from '../auth/user-session.ts';
 import type { MessageKey } from '../i18n/catalogue.ts';
 import type { Translator } from '../i18n/translator.ts';
+import type { ReaderClaim } from '../redemption/reader-claim.ts';
 
 export type MenuGroup = 'card' | 'reports' | 'admin' | 'hq';
 
@@ -27,6 +28,12 @@ export interface PluginScreen {
   readonly mode?: 'terminal' | 'hq_station';
   /** Only in this user mode (default: both). */
   readonly userMode?: 'host_operator' | 'plugin_login';
+  /**
+   * The screen takes card taps (`ScreenContext.tap`, `tapWhile`, `nextCard`): from the moment it is
+   * chosen until it first asks for a card (or ends) the reader is held for it, so a card tapped
+   * before the screen asks is kept for it and never opens the redemption popup.
+   */
+  readonly takesTaps?: boolean;
   /** Shows the screen; resolves when it is done. `actor` is undefined only for a screen without a permission. */
   open(actor: Actor | undefined): Promise<void>;
 }
@@ -47,12 +54,40 @@ export async function requirePermission(ui: HostUi, i18n: Translator, actor: Act
   return false;
 }
 
-/** Adds each screen to the host's menu; disposing the result removes them. */
+/** The screens in the host's menu: disposing removes the entries; {@link settled} waits for the screens still running. */
+export interface RegisteredScreens extends Disposable {
+  /** Resolves when every screen opened from the menu so far has finished (its `open` settled). */
+  settled(): Promise<void>;
+}
+
+/**
+ * Adds each screen to the host's menu; disposing the result removes them and opens no more screens.
+ * Choosing an entry holds the reader at once for a screen that {@link PluginScreen.takesTaps takes
+ * taps} (with `claim`), then waits for the user at the till to be known (a sign-in just made is still
+ * being matched) before it checks the permission.
+ */
 export function registerScreens(
   screens: readonly PluginScreen[],
-  deps: { ui: HostUi; i18n: Translator; users: UserSession; logger: Logger; mode: 'terminal' | 'hq_station' },
-): Disposable {
+  deps: { ui: HostUi; i18n: Translator; users: Pick<UserSession, 'current' | 'mode'> & Partial<Pick<UserSession, 'settled'>>; logger: Logger; mode: 'terminal' | 'hq_station'; claim?: ReaderClaim },
+): RegisteredScreens {
   const store = new DisposableStore();
+  const running = new Set<Promise<void>>();
+  let stopped = false;
+  store.add(toDisposable(() => (stopped = true)));
+  const run = async (screen: PluginScreen, hold: Disposable | undefined): Promise<void> => {
+    try {
+      const actor = deps.users.settled ? await deps.users.settled() : deps.users.current;
+      if (stopped) return;
+      const permission = screen.permission;
+      if (permission !== null && !(await requirePermission(deps.ui, deps.i18n, actor, permission))) return;
+      if (stopped || (!actor && permission !== null)) return;
+      await screen.open(actor);
+    } catch (e) {
+      deps.logger.error({ err: String(e), screen: screen.id }, 'a screen failed');
+    } finally {
+      hold?.dispose();
+    }
+  };
   for (const screen of screens) {
     if (screen.mode && screen.mode !== deps.mode) continue;
     if (screen.userMode && screen.userMode !== deps.users.mode) continue;
@@ -62,14 +97,19 @@ export function registerScreens(
         title: deps.i18n.t(screen.title),
         group: screen.group,
         run: () => {
-          const actor = deps.users.current;
-          const permission = screen.permission;
-          void (permission === null ? Promise.resolve(true) : requirePermission(deps.ui, deps.i18n, actor, permission))
-            .then((ok) => (ok && (actor || permission === null) ? screen.open(actor) : undefined))
-            .catch((e) => deps.logger.error({ err: String(e), screen: screen.id }, 'a screen failed'));
+          if (stopped) return;
+          // Before anything is awaited: a card tapped from now on belongs to this screen.
+          const hold = screen.takesTaps ? deps.claim?.reserve() : undefined;
+          const done = run(screen, hold).finally(() => running.delete(done));
+          running.add(done);
         },
       }),
     );
   }
-  return store;
+  return {
+    dispose: () => store.dispose(),
+    settled: async () => {
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
+  };
 }

@@ -124,7 +124,7 @@ export class ScreenContext {
 
   /** The user now at the till, if they (still) may do `permission`; shows the refusal otherwise. */
   async allowed(permission: Permission): Promise<Actor | undefined> {
-    const actor = this.users.current;
+    const actor = await this.users.settled();
     return (await requirePermission(this.ui, this.i18n, actor, permission)) ? actor : undefined;
   }
 

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
+import type { Logger } from '../../adapters/logger.ts';
 // knex has no option for BEGIN IMMEDIATE; its SQLite client and transaction are subclassed here, the
 // one place that knows. (knex publishes no exports map: these files are reachable by path.)
 const require = createRequire(import.meta.url);
@@ -40,6 +41,8 @@ export interface TerminalDbOptions {
   readonly filename: string;
   /** How long a write waits for another process's lock, ms. */
   readonly busyTimeoutMs?: number;
+  /** Where knex's own warnings go (e.g. "Acquire connection error"); default: knex prints them to the console. */
+  readonly logger?: Logger;
 }
 
 export function openTerminalDb(options: TerminalDbOptions): Knex {
@@ -53,6 +56,7 @@ export function openTerminalDb(options: TerminalDbOptions): Knex {
     client: ImmediateSqliteClient,
     connection: { filename: options.filename },
     useNullAsDefault: true,
+    ...(options.logger && { log: knexLog(options.logger.child({ part: 'knex' })) }),
     // One connection: SQLite has one writer anyway, and it keeps the pragmas in force.
     pool: {
       min: 1,
@@ -67,4 +71,14 @@ export function openTerminalDb(options: TerminalDbOptions): Knex {
       },
     },
   } as unknown as Knex.Config);
+}
+
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const text = (m: unknown) => (typeof m === 'string' ? m : String((m as Error)?.message ?? m));
+  return {
+    warn: (m: unknown) => logger.warn(text(m)),
+    error: (m: unknown) => logger.error(text(m)),
+    debug: (m: unknown) => logger.debug(text(m)),
+    deprecate: (method: string, alternative: string) => logger.warn(`${method} is deprecated; use ${alternative}`),
+  };
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { v7 as uuidv7 } from 'uuid';
 import { Emitter, type Event } from '../../adapters/lifecycle.ts';
+import type { Logger } from '../../adapters/logger.ts';
 import { terminalMigrationSource } from './migrations/index.ts';
 import { openTerminalDb, type TerminalDbOptions } from './sqlite.ts';
 
@@ -104,27 +105,94 @@ export class TerminalStore {
   private readonly recorded = new Emitter<void>();
   /** Fires after a transaction that recorded an op has committed (sync uploads it soon). */
   readonly onOpRecorded: Event<void> = this.recorded.event;
+  private readonly outboxChanged = new Emitter<number>();
+  /** Fires with {@link pendingOpCount} whenever it changes. */
+  readonly onPendingChanged: Event<number> = this.outboxChanged.event;
+
+  /** The outbox's size, kept with every write of it: see {@link pendingOpCount}. */
+  private outboxSize: number;
+  /** Outbox changes each write transaction made, applied when it commits (before its caller goes on). */
+  private readonly outboxDelta = new WeakMap<Knex.Transaction, number>();
+  /** Write transactions running, and a counter bumped by each start and end (see {@link recountPending}). */
+  private writing = 0;
+  private writes = 0;
 
   private constructor(
     readonly db: Knex,
     private readonly now: () => number,
-  ) {}
+    outboxSize: number,
+  ) {
+    this.outboxSize = outboxSize;
+  }
 
   /** Opens (creating if needed) and migrates the terminal database. */
-  static async open(options: TerminalDbOptions & { now?: () => number }): Promise<TerminalStore> {
+  static async open(options: TerminalDbOptions & { now?: () => number; logger?: Logger }): Promise<TerminalStore> {
     const db = openTerminalDb(options);
     try {
       await db.migrate.latest({ migrationSource: terminalMigrationSource });
+      return new TerminalStore(db, options.now ?? Date.now, await countOutbox(db));
     } catch (err) {
       await db.destroy();
       throw err;
     }
-    return new TerminalStore(db, options.now ?? Date.now);
+  }
+
+  /**
+   * Ops recorded here and not yet acknowledged by central, right now: the outbox's size as of the
+   * last committed write — an op counts from the moment its transaction commits (before whoever
+   * recorded it goes on) until the transaction that removes it on central's ack commits.
+   */
+  get pendingOpCount(): number {
+    return this.outboxSize;
+  }
+
+  /**
+   * Reads the outbox's size from the database again (another process may have written it); a read
+   * that overlapped a write of this process is retried, so it never undoes a count that write kept.
+   */
+  async recountPending(): Promise<number> {
+    for (;;) {
+      const before = this.writes;
+      if (this.writing === 0) {
+        const n = await countOutbox(this.db);
+        if (this.writes === before && this.writing === 0) {
+          this.setOutboxSize(n);
+          return n;
+        }
+      } else {
+        await this.db.raw('select 1'); // waits behind the write on the one connection
+      }
+    }
+  }
+
+  /** Counts `delta` outbox rows added (or removed) by `trx`, to apply when it commits. */
+  private outboxChange(trx: Knex.Transaction, delta: number): void {
+    this.outboxDelta.set(trx, (this.outboxDelta.get(trx) ?? 0) + delta);
+  }
+
+  private setOutboxSize(n: number): void {
+    if (n === this.outboxSize) return;
+    this.outboxSize = n;
+    this.outboxChanged.fire(n);
   }
 
   /** Runs `fn` in one write transaction (BEGIN IMMEDIATE): all of it commits, or none. */
-  write<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
-    return this.db.transaction(fn);
+  async write<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    this.writing += 1;
+    this.writes += 1;
+    let delta = 0;
+    try {
+      const result = await this.db.transaction(async (trx) => {
+        const r = await fn(trx);
+        delta = this.outboxDelta.get(trx) ?? 0;
+        return r;
+      });
+      if (delta !== 0) this.setOutboxSize(this.outboxSize + delta);
+      return result;
+    } finally {
+      this.writing -= 1;
+      this.writes += 1;
+    }
   }
 
   async getMeta(key: string, trx: Knex | Knex.Transaction = this.db): Promise<string | undefined> {
@@ -186,6 +254,7 @@ export class TerminalStore {
       hash: op.hash,
     } satisfies OpRow);
     await trx('outbox').insert({ op_id: op.opId, term_seq: op.termSeq });
+    this.outboxChange(trx, 1);
     // Once committed (a rollback fires nothing): the uploader may go now.
     trx.executionPromise.then(() => this.recorded.fire(), () => {});
     return op;
@@ -242,15 +311,25 @@ export class TerminalStore {
   }
 
   async pendingCount(): Promise<number> {
-    const row = await this.db('outbox').count<{ n: number }>('* as n').first();
-    return Number(row?.n ?? 0);
+    return countOutbox(this.db);
   }
 
   /** Removes acknowledged ops from the outbox (the ops themselves stay for local statistics). */
   async ack(opIds: readonly string[]): Promise<void> {
     if (opIds.length === 0) return;
     await this.write(async (trx) => {
-      for (let i = 0; i < opIds.length; i += 400) await trx('outbox').whereIn('op_id', opIds.slice(i, i + 400)).del();
+      let removed = 0;
+      for (let i = 0; i < opIds.length; i += 400) removed += await trx('outbox').whereIn('op_id', opIds.slice(i, i + 400)).del();
+      this.outboxChange(trx, -removed);
+    });
+  }
+
+  /** Queues again every op from `termSeq` on that is not queued (central lost them: it was restored from a backup). */
+  async requeueFrom(termSeq: number): Promise<void> {
+    await this.write(async (trx) => {
+      const before = await countOutbox(trx);
+      await trx.raw('INSERT INTO outbox (op_id, term_seq) SELECT op_id, term_seq FROM ops WHERE term_seq >= ? AND op_id NOT IN (SELECT op_id FROM outbox)', [termSeq]);
+      this.outboxChange(trx, (await countOutbox(trx)) - before);
     });
   }
 
@@ -262,6 +341,12 @@ export class TerminalStore {
 
   async close(): Promise<void> {
     this.recorded.dispose();
+    this.outboxChanged.dispose();
     await this.db.destroy();
   }
+}
+
+async function countOutbox(db: Knex | Knex.Transaction): Promise<number> {
+  const row = await db('outbox').count<{ n: number }>('* as n').first();
+  return Number(row?.n ?? 0);
 }

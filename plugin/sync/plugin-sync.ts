@@ -34,7 +34,6 @@ export class PluginSync implements Disposable {
   private readonly fetchFn: typeof fetch = fetch;
   private readonly changed = new Emitter<PluginSyncStatus>();
   private readonly subscriptions: Disposable[] = [];
-  private localPending = 0;
   /** Fires on every change of {@link status}. */
   readonly onStatus: Event<PluginSyncStatus> = this.changed.event;
 
@@ -58,7 +57,9 @@ export class PluginSync implements Disposable {
       );
       this.subscriptions.push(this.service.onStatus((s) => this.changed.fire({ ...s, configured: true })));
     }
-    this.subscriptions.push(store.onOpRecorded(() => (this.service ? this.service.kick() : void this.countLocal())));
+    if (this.service) this.subscriptions.push(store.onOpRecorded(() => this.service!.kick()));
+    // Without central the count is the outbox's, kept by the store (with central, the service fires it).
+    else this.subscriptions.push(store.onPendingChanged(() => this.changed.fire(this.status)));
   }
 
   get configured(): boolean {
@@ -67,12 +68,11 @@ export class PluginSync implements Disposable {
 
   get status(): PluginSyncStatus {
     if (this.service) return { ...this.service.status, configured: true };
-    return { configured: false, pendingOps: this.localPending, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
+    return { configured: false, pendingOps: this.store.pendingOpCount, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
   }
 
   start(): void {
     this.service?.start();
-    if (!this.service) void this.countLocal();
   }
 
   /** Uploads what is pending and pulls to central's head now; throws when central cannot be reached. */
@@ -108,14 +108,5 @@ export class PluginSync implements Disposable {
     for (const s of this.subscriptions) s.dispose();
     await this.service?.dispose();
     this.changed.dispose();
-  }
-
-  private async countLocal(): Promise<void> {
-    try {
-      this.localPending = await this.store.pendingCount();
-      this.changed.fire(this.status);
-    } catch {
-      // the database is closing
-    }
   }
 }

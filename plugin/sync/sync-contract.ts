@@ -5,7 +5,7 @@
 
 /** Sync state for the UI: shown in the plugin's status line, never blocks a sale. */
 export interface SyncStatus {
-  /** Ops recorded here that central has not acknowledged yet. */
+  /** Ops recorded here that central has not acknowledged yet, counted from the commit that recorded each. */
   readonly pendingOps: number;
   /** When an upload or a pull last succeeded (terminal clock, ISO), or null. */
   readonly lastSuccessAt: string | null;
@@ -60,6 +60,8 @@ export interface SyncOptions {
   readonly pullLimit?: number;
   /** The CA (PEM) that signed central's certificate, when it is not a public CA's: only it is trusted. */
   readonly ca?: string;
+  /** How long `dispose()` lets the rounds in flight finish before aborting their requests (default 10 s). */
+  readonly disposeWaitMs?: number;
   /** For tests: the fetch to use (e.g. one that loses responses). */
   readonly fetch?: typeof fetch;
   /** For tests: runs inside the pull's local transaction after the items are applied, before the cursor is saved. */

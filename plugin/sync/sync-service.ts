@@ -18,7 +18,7 @@ import type { Knex } from 'knex';
 import { WebSocket } from 'ws';
 import { createCentralClient, fetchTrusting, parseSyncMessage, SYNC_SOCKET_PATH, type CentralClient, type Schemas, type SyncBlacklistDelta } from '../../central/client/index.ts';
 import { type Clock, systemClock } from '../../adapters/clock.ts';
-import { Emitter, type Event } from '../../adapters/lifecycle.ts';
+import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
 import { type Logger, silentLogger } from '../../adapters/logger.ts';
 import type { Op, TerminalStore } from '../store/terminal-store.ts';
 import { systemTimers, type SyncOptions, type SyncStatus, type Timers } from './sync-contract.ts';
@@ -93,7 +93,12 @@ export class SyncService {
 
   private readonly timers: Timers;
   /** The fetch every call goes through (trusting `options.ca` when given). */
-  private readonly fetchFn: typeof fetch | undefined;
+  private readonly fetchFn: typeof fetch;
+  /** Aborts the requests still running when dispose has waited long enough for them. */
+  private readonly abort = new AbortController();
+  /** Every round and local read/write in flight (uploads, pulls, syncNow, status, pokes): dispose waits for them. */
+  private readonly work = new Set<Promise<unknown>>();
+  private pendingSubscription: Disposable | undefined;
   private readonly batchSize: number;
   private urlIndex = 0;
   private started = false;
@@ -122,20 +127,23 @@ export class SyncService {
     timers: Timers = systemTimers,
   ) {
     if (options.centralUrls.length === 0) throw new Error('SyncService needs at least one central URL');
-    this.fetchFn = options.ca !== undefined ? fetchTrusting(options.ca, options.fetch ?? fetch) : options.fetch;
+    const base = options.ca !== undefined ? fetchTrusting(options.ca, options.fetch ?? fetch) : (options.fetch ?? fetch);
+    this.fetchFn = (input, init) => base(input, { ...init, signal: this.abort.signal });
     this.timers = timers;
     this.batchSize = Math.min(500, options.batchSize ?? 500);
   }
 
+  /** The state as last heard; `pendingOps` is the store's count now (every recorded op central has not acknowledged). */
   get status(): SyncStatus {
-    return this.state;
+    return { ...this.state, pendingOps: this.store.pendingOpCount };
   }
 
   /** Starts uploading, pulling and listening; call once. */
   start(): void {
     if (this.started || this.disposed) return;
     this.started = true;
-    void this.refreshStatus();
+    this.pendingSubscription = this.store.onPendingChanged(() => this.fireStatus());
+    void this.track(this.refreshStatus()).catch(() => {});
     this.scheduleUpload(0);
     this.schedulePull(0);
     if (this.options.pokes !== false) this.connectSocket();
@@ -144,12 +152,16 @@ export class SyncService {
   /** A local write happened: upload soon (the idle timer would get there anyway). */
   kick(): void {
     if (!this.started || this.disposed) return;
-    void this.refreshStatus().catch(() => {}); // the pending count is right at once, online or not
     if (!this.uploading) this.scheduleUpload(0);
   }
 
   /** Uploads everything pending and pulls to the head (tests, a "sync now" button). Throws if central is unreachable. */
-  async syncNow(): Promise<void> {
+  syncNow(): Promise<void> {
+    if (this.disposed) return Promise.reject(new Error('sync has been disposed'));
+    return this.track(this.syncRound());
+  }
+
+  private async syncRound(): Promise<void> {
     await this.uploading?.catch(() => {});
     for (;;) {
       const more = await this.uploadBatch();
@@ -159,7 +171,12 @@ export class SyncService {
     await this.pullAll();
   }
 
-  async dispose(): Promise<void> {
+  /**
+   * Stops: no new round starts, the socket closes, and the rounds in flight (an upload, a pull, a
+   * `syncNow`) finish against the still-open store — after `waitMs` their requests are aborted.
+   * Resolves when none is left: the store may be closed then.
+   */
+  async dispose(waitMs = this.options.disposeWaitMs ?? 10_000): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     this.timers.clearTimeout(this.uploadTimer);
@@ -167,8 +184,28 @@ export class SyncService {
     this.timers.clearTimeout(this.socketTimer);
     this.socket?.terminate();
     this.socket = undefined;
-    await Promise.allSettled([this.uploading, this.pulling]);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), waitMs)));
+    if ((await Promise.race([this.idle().then(() => 'idle' as const), late])) === 'late') {
+      this.log.warn({ waitedMs: waitMs }, 'sync still running at dispose: its requests are aborted');
+      this.abort.abort();
+      await this.idle();
+    }
+    clearTimeout(timer);
+    this.pendingSubscription?.dispose();
     this.statusEmitter.dispose();
+  }
+
+  /** Resolves when no work is in flight. */
+  private async idle(): Promise<void> {
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  /** Counts `p` as work in flight until it settles. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    const settled = p.then(() => {}, () => {}).finally(() => this.work.delete(settled));
+    this.work.add(settled);
+    return p;
   }
 
   // ── central ────────────────────────────────────────────────────────────────────────────────
@@ -180,7 +217,7 @@ export class SyncService {
   private async client(): Promise<CentralClient> {
     const baseUrl = this.baseUrl;
     const token = await this.options.auth.token(baseUrl);
-    return createCentralClient(baseUrl, { token, ...(this.fetchFn ? { fetch: this.fetchFn } : {}) });
+    return createCentralClient(baseUrl, { token, fetch: this.fetchFn });
   }
 
   /** Runs a call; maps failures to {@link CentralCallError}, rotating URLs on network failures. */
@@ -205,7 +242,7 @@ export class SyncService {
   private scheduleUpload(ms: number): void {
     if (this.disposed || !this.started) return;
     this.timers.clearTimeout(this.uploadTimer);
-    this.uploadTimer = this.timers.setTimeout(() => void this.runUpload(), ms);
+    this.uploadTimer = this.timers.setTimeout(() => void this.track(this.runUpload()), ms);
   }
 
   private async runUpload(): Promise<void> {
@@ -276,7 +313,7 @@ export class SyncService {
     for (const r of result.results) {
       if (r.outcome === 'rejected') this.log.warn({ opId: r.opId, termSeq: r.termSeq, reason: r.reason }, 'central parked an op');
     }
-    if (this.disposed && this.started) return false;
+    // Acknowledged ops leave the outbox even when dispose came meanwhile: it waits for this round.
     await this.store.ack(answered);
     // Central expects a seq below our oldest queued op: it lost ops we had (it was restored from a
     // backup). Queue them again from the ops table, which keeps every op.
@@ -284,16 +321,12 @@ export class SyncService {
     this.succeeded(result.head);
     if (result.head > this.state.cursor) this.schedulePull(0);
     await this.refreshStatus();
+    if (this.disposed) return false;
     return ops.length === this.batchSize || result.results.some((r) => r.outcome === 'deferred') || result.expectedSeq < ops[0]!.termSeq;
   }
 
-  private async requeueFrom(termSeq: number): Promise<void> {
-    await this.store.write(async (trx) => {
-      await trx.raw(
-        'INSERT INTO outbox (op_id, term_seq) SELECT op_id, term_seq FROM ops WHERE term_seq >= ? AND op_id NOT IN (SELECT op_id FROM outbox)',
-        [termSeq],
-      );
-    });
+  private requeueFrom(termSeq: number): Promise<void> {
+    return this.store.requeueFrom(termSeq);
   }
 
   // ── pull ───────────────────────────────────────────────────────────────────────────────────
@@ -305,7 +338,7 @@ export class SyncService {
       return;
     }
     this.timers.clearTimeout(this.pullTimer);
-    this.pullTimer = this.timers.setTimeout(() => void this.runPull(), ms);
+    this.pullTimer = this.timers.setTimeout(() => void this.track(this.runPull()), ms);
   }
 
   private async runPull(): Promise<void> {
@@ -341,7 +374,6 @@ export class SyncService {
         await this.resetFromSnapshot();
         continue;
       }
-      if (this.disposed && this.started) return;
       await this.store.write(async (trx) => {
         // The blacklist first: it is what a till must enforce soonest.
         for (const change of [...page.blacklist, ...page.items]) await applyChange(trx, change, await this.cinemaId(trx));
@@ -351,6 +383,7 @@ export class SyncService {
       });
       this.state = { ...this.state, cursor: page.cursor };
       this.succeeded(page.head);
+      if (this.disposed) return; // dispose waits for this page, not for the rest
       // A poke may have announced more than this page's answer knew of: pull again (bounded).
       if (!page.hasMore && (this.state.head <= page.cursor || ++extra > 3)) return;
     }
@@ -386,8 +419,7 @@ export class SyncService {
   private connectSocket(): void {
     if (this.disposed) return;
     const baseUrl = this.baseUrl;
-    void this.options.auth
-      .token(baseUrl)
+    void this.track(this.options.auth.token(baseUrl))
       .then((token) => {
         if (this.disposed) return;
         const ws = new WebSocket(baseUrl.replace(/^http/, 'ws') + SYNC_SOCKET_PATH, {
@@ -400,13 +432,14 @@ export class SyncService {
           const message = parseSyncMessage(String(data));
           if (!message) return;
           if (message.type === 'blacklist') {
-            void this.applyBlacklistDelta(message).catch((error: unknown) => this.log.warn({ error: String(error) }, 'blacklist delta not applied; the pull brings it'));
+            void this.track(this.applyBlacklistDelta(message)).catch((error: unknown) => this.log.warn({ error: String(error) }, 'blacklist delta not applied; the pull brings it'));
             return;
           }
           this.state = { ...this.state, head: Math.max(this.state.head, message.head) };
-          void this.store.getMeta(BLACKLIST_CURSOR).then((bl) => {
+          if (this.disposed) return;
+          void this.track(this.store.getMeta(BLACKLIST_CURSOR)).then((bl) => {
             if (message.head > this.state.cursor || message.blacklistVersion > Number(bl ?? 0)) this.schedulePull(0);
-          });
+          }, () => {});
         });
         ws.on('unexpected-response', () => this.options.auth.invalidate());
         ws.on('error', () => {});
@@ -454,23 +487,27 @@ export class SyncService {
       lastSuccessAt: new Date(this.clock.now()).toISOString(),
       head: Math.max(this.state.head, head),
     };
-    this.statusEmitter.fire(this.state);
+    this.fireStatus();
+  }
+
+  private fireStatus(): void {
+    this.statusEmitter.fire(this.status);
   }
 
   private failed(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.log.warn({ error: message }, 'sync attempt failed');
     this.state = { ...this.state, offline: true, lastError: message };
-    this.statusEmitter.fire(this.state);
+    this.fireStatus();
   }
 
+  /** Reads the outbox's size (another process may have written it) and the cursor again. */
   private async refreshStatus(): Promise<void> {
-    if (this.disposed) return;
-    const pendingOps = await this.store.pendingCount();
+    const pendingOps = await this.store.recountPending(); // fires through onPendingChanged if it changed
     const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
-    if (pendingOps === this.state.pendingOps && cursor === this.state.cursor) return;
+    if (cursor === this.state.cursor) return;
     this.state = { ...this.state, pendingOps, cursor };
-    this.statusEmitter.fire(this.state);
+    this.fireStatus();
   }
 }
 

@@ -9,6 +9,21 @@ import type { CardTender, HostSale, Sale, TenderOutcome } from '../../adapters/h
 import type { HostOperator, HostSession, Locale } from '../../adapters/host-session.ts';
 import { parseView, type HostUi, type MenuEntry, type OfferedFile, type View, type ViewNode, type ViewResult } from '../../adapters/host-ui.ts';
 import { Emitter, toDisposable, type Disposable } from '../../adapters/lifecycle.ts';
+import type { Logger } from '../../adapters/logger.ts';
+
+/** One line the plugin logged through the host's {@link FakeHost.logger}. */
+export interface LogLine {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A Logger that keeps every line in `lines` (children add their bindings to the fields). */
+export function recordingLogger(lines: LogLine[], bindings: Record<string, unknown> = {}): Logger {
+  const at = (level: LogLine['level']) => (a: Record<string, unknown> | string, b?: string) =>
+    void lines.push(typeof a === 'string' ? { level, msg: a, fields: { ...bindings } } : { level, msg: b ?? '', fields: { ...bindings, ...a } });
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => recordingLogger(lines, { ...bindings, ...more }) };
+}
 
 export interface UiEvent {
   readonly kind: 'open' | 'update' | 'close';
@@ -68,6 +83,9 @@ export class FakeHost {
   }
 
   readonly clock = { now: () => this.nowMs };
+  /** What the plugin logged through {@link logger}. */
+  readonly logs: LogLine[] = [];
+  readonly logger: Logger = recordingLogger(this.logs);
 
   readonly ui: HostUi = {
     open: (view, onAction) => {
@@ -118,9 +136,10 @@ export class FakeHost {
     this.saleChanged.fire(sale);
   }
 
-  setOperator(op: HostOperator | undefined): void {
+  /** `notify: false`: the operator changes without the event (a host that reports it late, or not at all). */
+  setOperator(op: HostOperator | undefined, { notify = true }: { notify?: boolean } = {}): void {
     this.op = op;
-    this.operatorChanged.fire(op);
+    if (notify) this.operatorChanged.fire(op);
   }
 
   setLocale(locale: Locale): void {

@@ -121,7 +121,7 @@ export function pluginConfig(dbFile: string, over: Partial<PluginConfigInput> = 
 export async function startPlugin(fx: CardFixture, dbFile: string, options: { host?: FakeHost; config?: Partial<PluginConfigInput> } = {}): Promise<{ host: FakeHost; plugin: PluginHandle }> {
   const host = options.host ?? new FakeHost({ operator: CASHIER, nowMs: NOW_MS });
   const plugin = await activate(
-    { cardReader: fx.reader, cardKeys: demoCardKeys(), ui: host.ui, session: host.session, sale: host.sale, clock: host.clock },
+    { cardReader: fx.reader, cardKeys: demoCardKeys(), ui: host.ui, session: host.session, sale: host.sale, clock: host.clock, logger: host.logger },
     pluginConfig(dbFile, options.config),
   );
   return { host, plugin };
