@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessCardReader, demoCardKeys, type View } from '../../adapters/index.ts';
 import { activate, type PluginHandle } from '../../plugin/index.ts';
-import { LocalUsersToken } from '../../plugin/tokens.ts';
 import { CINECARD_TENDER, NovaHostSale, NovaHostSession, NovaHostUi, toNova } from './adapter.ts';
 import { NovaPos, type NovaComponent, type NovaPanel } from './pos-sdk.ts';
 
@@ -184,9 +183,8 @@ describe('examples/vendor-adapter: CineCard on NovaPOS', () => {
         { cardReader: new InProcessCardReader(), cardKeys: demoCardKeys(), ui: new NovaHostUi(pos), session: new NovaHostSession(pos), sale: new NovaHostSale(pos) },
         { dbFile: join(dir, 'terminal.sqlite'), terminal: { terminalId: 't-1', cinemaId: 'c-1', cinemaCode: 101, terminalNumber: 1, chainId: 1 } },
       );
-      await plugin.resolve(LocalUsersToken).put({ userId: 'u-9001', username: 'manager', displayName: '经理', roles: ['manager'], hostOperatorId: '9001' });
-      pos.session.signIn('9001', '1');
-      await until('the manager to be known', () => plugin.users.current);
+      await plugin.users.put({ userId: 'u-9001', username: 'manager', displayName: '经理', roles: ['manager'], hostOperatorId: '9001' });
+      pos.session.signIn('9001', '1'); // a menu entry chosen at once waits for CineCard to match the manager
     });
 
     after(async () => {
@@ -216,10 +214,7 @@ describe('examples/vendor-adapter: CineCard on NovaPOS', () => {
       const path = toast.text.split(' → ')[1]!;
       assert.ok(existsSync(path), path);
       assert.equal(readFileSync(path).subarray(0, 2).toString(), 'PK', 'an .xlsx (zip) file');
-      // The screen comes back with the export's outcome; close it once it is idle.
-      const after = await until('the statistics screen after the export', () => { const p = pos.display.panel('cinecard.stats'); return p?.components().some((c) => c.kind === 'notice' && c.level === 'ok') && p; });
-      after.close();
-      await until('the statistics screen to close', () => !pos.display.panel('cinecard.stats'));
+      // The screen may still be showing the export's outcome: disposing the plugin (after) waits for it.
     });
   });
 });

@@ -20,10 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InProcessCardReader, demoCardKeys, type Logger } from 'cinecard/adapters';
-import { createCentralClient, type Schemas } from 'cinecard/client';
+import { createCentralClient } from 'cinecard/client';
 import { activate, parseConfig, type PluginHandle } from 'cinecard/plugin';
-// Not (yet) exported by `cinecard/plugin`: the tokens a host needs to set up local users and card types.
-import { CardCacheToken, LocalUsersToken } from '../../plugin/tokens.ts';
 import { centralUrl, loginAsHq, ok, runMain, setting } from '../common/central.ts';
 import { CINECARD_TENDER, NovaHostSale, NovaHostSession, NovaHostUi } from './adapter.ts';
 import { enrolmentCodeFor, exampleCardType, makeCard } from './hq-side.ts';
@@ -85,22 +83,19 @@ async function main(): Promise<void> {
   );
   try {
     // What sync does not bring: the till's staff mapped onto CineCard users, and the card types by their code.
-    const users = plugin.resolve(LocalUsersToken);
-    for (const s of STAFF) await users.put({ userId: `${enrolled.terminalId}:${s.cinecardUser}`, username: s.cinecardUser, displayName: s.displayName, roles: [...s.roles], hostOperatorId: s.staffNo });
-    await plugin.resolve(CardCacheToken).putCardType({ code: type.code, cardTypeId: type.id, name: type.name, pricePerUseFen: type.pricePerUseFen });
+    for (const s of STAFF) await plugin.users.put({ userId: `${enrolled.terminalId}:${s.cinecardUser}`, username: s.cinecardUser, displayName: s.displayName, roles: [...s.roles], hostOperatorId: s.staffNo });
+    await plugin.cardTypes.put({ code: type.code, cardTypeId: type.id, name: type.name, pricePerUseFen: type.pricePerUseFen });
     await plugin.sync.syncNow(); // the cinema's redemption rules and the blacklist arrive by sync
     say(`CineCard ${plugin.apiVersion} active; menu: ${pos.menu.list().map((m) => m.key).join(', ')}`);
 
     // 4. The cashier.
     if (!pos.session.signIn('0815', '2468')) throw new Error('the cashier could not sign in');
-    // CineCard maps the cashier onto its user asynchronously (a database read): wait for it.
-    const actor = await until(pos, 'CineCard to know the cashier', () => plugin.users.current);
-    say(`cashier ${pos.session.cashier?.displayName} signed in; CineCard user ${actor.displayName} (${actor.roles.join(', ')})`);
+    say(`cashier ${pos.session.cashier?.displayName} signed in`);
 
-    // Sell the made card at the counter: CineCard menu → tap → confirm.
+    // Sell the made card at the counter: CineCard menu → tap → confirm. The cashier need not wait:
+    // a menu entry chosen during CineCard's match of the sign-in waits for it, and the sell screen
+    // takes the reader from the moment it is chosen, so the card may go down at once.
     pos.menu.select('cinecard.card.sell');
-    // Tap only once the screen asks for the card (it then takes the reader's taps for itself).
-    await until(pos, 'the sell screen to ask for the card', () => pos.display.panel('cinecard.card.sell')?.components().some((c) => c.kind === 'meter'));
     reader.insert(card);
     const sell = await until(pos, 'the sell screen to show the card', () => { const p = pos.display.panel('cinecard.card.sell'); return hasAction(p, 'confirm') && p; });
     sell.press('confirm');
@@ -134,16 +129,12 @@ async function main(): Promise<void> {
     // 5. Sync, then ask central.
     await plugin.settled();
     // CineCard uploads by itself after each op (and retries while central is away); the till never
-    // waits for it. Here we do: sync now, and ask central until it has the redemption.
-    let redemption: Schemas['LedgerEntry'] | undefined;
-    for (const end = Date.now() + 30_000; !redemption; ) {
-      await plugin.sync.syncNow().catch(() => undefined);
-      const history = await ok('reading the card history', hq.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));
-      redemption = history.items.find((e) => e.kind === 'redeem' && e.opId === paid.reference);
-      if (redemption) break;
-      if (Date.now() > end) throw new Error(`central's history of card ${cardNo} has no redemption ${paid.reference} (${plugin.sync.status.pendingOps} ops pending; ${plugin.sync.status.lastError ?? 'no sync error'})`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // waits for it. Here we do: sync now — the redemption counts as pending until central has it.
+    await plugin.sync.syncNow();
+    if (plugin.sync.status.pendingOps !== 0) throw new Error(`${plugin.sync.status.pendingOps} ops still pending after sync (${plugin.sync.status.lastError ?? 'no sync error'})`);
+    const history = await ok('reading the card history', hq.GET('/v1/cards/{cardNo}/history', { params: { path: { cardNo } } }));
+    const redemption = history.items.find((e) => e.kind === 'redeem' && e.opId === paid.reference);
+    if (!redemption) throw new Error(`central's history of card ${cardNo} has no redemption ${paid.reference}`);
     say(`central recorded: card ${cardNo} ${redemption.kind} ${redemption.usesDelta} (${redemption.consumptionType}), remaining ${redemption.remainingAfter}`);
     console.log(JSON.stringify({ ok: true, cardNo, opId: redemption.opId, uses: -redemption.usesDelta, remaining: redemption.remainingAfter, terminalId: enrolled.terminalId }));
   } finally {

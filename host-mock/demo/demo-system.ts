@@ -4,7 +4,6 @@
  * carried from cinema A to cinema B is the same card. `npm start` and the browser tests use it.
  */
 import { join } from 'node:path';
-import { CardCacheToken, LocalUsersToken } from '../../plugin/tokens.ts';
 import type { PluginHandle } from '../../plugin/activate.ts';
 import type { Logger } from '../../adapters/logger.ts';
 import { CardWallet } from '../server/card-panel.ts';
@@ -41,12 +40,10 @@ export interface DemoOptions {
  * The cinema's redemption rules, the cards and the blacklist come from central by sync.
  */
 async function prepareTerminal(plugin: PluginHandle, terminal: DemoTerminal, chain: DemoChain): Promise<void> {
-  const users = plugin.resolve(LocalUsersToken);
   for (const s of terminal.staff) {
-    await users.put({ userId: `${terminal.terminalId}:${s.username}`, username: s.username, displayName: s.name, roles: s.roles, hostOperatorId: s.id });
+    await plugin.users.put({ userId: `${terminal.terminalId}:${s.username}`, username: s.username, displayName: s.name, roles: s.roles, hostOperatorId: s.id });
   }
-  const cards = plugin.resolve(CardCacheToken);
-  for (const t of chain.cardTypes) await cards.putCardType({ code: t.code, cardTypeId: t.cardTypeId, name: t.name, pricePerUseFen: t.pricePerUseFen });
+  for (const t of chain.cardTypes) await plugin.cardTypes.put({ code: t.code, cardTypeId: t.cardTypeId, name: t.name, pricePerUseFen: t.pricePerUseFen });
 }
 
 export async function startDemo(options: DemoOptions): Promise<DemoSystem> {
