@@ -162,6 +162,15 @@ export class SyncService {
   }
 
   private async syncRound(): Promise<void> {
+    try {
+      await this.syncSteps();
+    } catch (error) {
+      this.failed(error); // the status says offline, as after a failed background round
+      throw error;
+    }
+  }
+
+  private async syncSteps(): Promise<void> {
     await this.uploading?.catch(() => {});
     for (;;) {
       const more = await this.uploadBatch();
