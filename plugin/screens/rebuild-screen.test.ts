@@ -75,6 +75,17 @@ describe('management screens: rebuild from cards (fake host, in-process card, of
     assert.equal(await bench.plugin.store.pendingCount(), 2);
   });
 
+  it('a card tapped the moment the screen is chosen is rebuilt by it, never taken by the redemption popup', async () => {
+    bench = await new ScreenBench().start({ as: 'manager' });
+    const card = await makeCardImage(300_009_002n, { record: { remainingUses: 6 } });
+    const cardNo = '300009002';
+    bench.host.menu.get(ID)!.run();
+    void bench.fx.insert(card); // in the same moment: before the screen could ask
+    await bench.waitForText(ID, 'screen.rebuild.rebuilt', { cardNo, uses: 6 });
+    assert.ok(!bench.host.events.some((e) => e.viewId.startsWith('cinecard.redeem.')), 'the popup never opened');
+    assert.equal(await bench.plugin.store.pendingCount(), 1);
+  });
+
   it('a salesperson may not open it', async () => {
     bench = await new ScreenBench().start({ as: 'salesperson' });
     const view = await bench.openMenu(ID);

@@ -52,6 +52,8 @@ export class RebuildScreen implements PluginScreen {
   readonly title = 'screen.rebuild.title' as const;
   readonly permission = 'cards.rebuild' as const;
   readonly group = 'admin' as const;
+  /** Takes card after card: a card tapped while the progress is still loading is kept for it. */
+  readonly takesTaps = true;
 
   constructor(@inject(ScreenContext) private readonly ctx: ScreenContext) {}
 
