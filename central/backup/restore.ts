@@ -7,7 +7,8 @@
  *   4. restore it into a scratch database first and check it against the manifest — a backup that
  *      does not restore cleanly never touches the live database;
  *   5. (the CLI: save the current database beside the backups, in case the wrong backup was picked;)
- *   6. replace the live database's contents (all or nothing), then count its rows again.
+ *   6. replace the live database's contents (all or nothing), give its change log a new log id (so
+ *      every terminal resets: `spec/sync.md` § Central restored from a backup), then count its rows again.
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ import { backupIdPattern, contentsDifference, sha256Of, type BackupManifest, typ
 import { backupMessages } from './messages.ts';
 import type { OffsiteTarget } from './offsite.ts';
 import { dialectOf } from '../store/database.ts';
+import { renewLogId } from '../sync/change-log.ts';
 
 export interface LocatedBackup {
   readonly manifest: BackupManifest;
@@ -86,6 +88,8 @@ export async function restoreBackup(
   if (trialProblem) throw new CentralError(backupMessages.backup_verification_failed, { backup: manifest.id, detail: trialProblem });
   await options.beforeOverwrite?.();
   await engine.restoreLive(file);
+  // The restored change log's head went back: a new log id tells every terminal to reset.
+  await renewLogId(live);
   const dialect = dialectOf(live);
   const restored = await readContents(async (sql) => {
     const result = await live.raw(sql);

@@ -1899,6 +1899,8 @@ export interface components {
         SyncChanges: {
             /** @description The cursor is older than the retention: fetch the snapshot. */
             reset: boolean;
+            /** @description The change log's id, new after every restore of central's database: a terminal whose stored log id differs resets from the snapshot. */
+            logId: string;
             items: components["schemas"]["SyncChange"][];
             blacklist: components["schemas"]["SyncChange"][];
             cursor: number;
@@ -1915,6 +1917,8 @@ export interface components {
         };
         SyncSnapshot: {
             cursor: number;
+            /** @description The change log the cursors belong to; store it with them. */
+            logId: string;
             blacklistCursor: number;
             blacklist: components["schemas"]["SyncBlacklistEntry"][];
             rules: components["schemas"]["SyncRulesState"];

@@ -19,6 +19,8 @@ export const SyncWelcome = z.strictObject({
   head: position,
   blacklistVersion: position,
   serverTime: z.string(),
+  /** The change log's id (`spec/sync.md` § Central restored from a backup); a terminal that stored another one pulls (and resets). */
+  logId: z.string().max(64).optional(),
 });
 export type SyncWelcome = z.infer<typeof SyncWelcome>;
 

@@ -8,6 +8,7 @@
  * Items are full states (a card, a blacklist entry, a cinema's rules): applying one twice is
  * harmless, which is what lets a terminal replay after a crash.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import type { components } from '../client/schema.ts';
@@ -126,9 +127,22 @@ function lastBlacklistOffset(entries: readonly ChangeEntry[]): number {
   return 0;
 }
 
-export async function logPosition(db: Knex): Promise<LogPosition & { prunedThrough: number }> {
-  const row = await db('sync_head').where({ id: 1 }).first<{ head: number; blacklist_version: number; pruned_through: number }>();
-  return { head: Number(row.head), blacklistVersion: Number(row.blacklist_version), prunedThrough: Number(row.pruned_through) };
+export async function logPosition(db: Knex): Promise<LogPosition & { prunedThrough: number; logId: string }> {
+  const row = await db('sync_head').where({ id: 1 }).first<{ head: number; blacklist_version: number; pruned_through: number; log_id: string }>();
+  return { head: Number(row.head), blacklistVersion: Number(row.blacklist_version), prunedThrough: Number(row.pruned_through), logId: row.log_id };
+}
+
+/**
+ * Gives the change log a new id (`spec/sync.md` § Central restored from a backup): after a restore
+ * the ids from the restored head on are used again, so every terminal must see that its cursor
+ * belongs to another log and reset. A database from before the log id's migration gets one when it
+ * migrates.
+ */
+export async function renewLogId(db: Knex): Promise<string | undefined> {
+  if (!(await db.schema.hasColumn('sync_head', 'log_id'))) return undefined;
+  const logId = randomUUID();
+  await db('sync_head').where({ id: 1 }).update({ log_id: logId });
+  return logId;
 }
 
 /**

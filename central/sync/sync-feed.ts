@@ -36,7 +36,7 @@ export class SyncFeed {
   private readonly pulls = new Map<string, { cursor: number; at: string }>();
   private flushTimer: NodeJS.Timeout | undefined;
   private positionRead: Promise<Awaited<ReturnType<typeof logPosition>>> | undefined;
-  private readonly pages = new Map<string, Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion'>>>();
+  private readonly pages = new Map<string, Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion' | 'logId'>>>();
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
@@ -55,7 +55,7 @@ export class SyncFeed {
     const limit = query.limit ?? 1000;
     const position = await this.sharedPosition();
     await this.notePull(terminalId, cursor);
-    const base = { head: position.head, blacklistVersion: position.blacklistVersion };
+    const base = { head: position.head, blacklistVersion: position.blacklistVersion, logId: position.logId };
     // Behind retention — or ahead of the head, which only a database restored from a backup makes
     // (ids past the restored head will be used again, so such a cursor would skip them): reset.
     // A cursor from a page read just after a coalesced position read can pass that position, so
@@ -99,7 +99,7 @@ export class SyncFeed {
     blacklistCursor: number,
     limit: number,
     head: number,
-  ): Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion'>> {
+  ): Promise<Omit<S['SyncChanges'], 'head' | 'blacklistVersion' | 'logId'>> {
     // Rules of other cinemas are not this terminal's business.
     const visible = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('cinema_id').orWhere('cinema_id', cinemaId));
     const [blacklist, items] = await Promise.all([
@@ -159,6 +159,7 @@ export class SyncFeed {
     return {
       cursor: position.head,
       blacklistCursor: position.head,
+      logId: position.logId,
       blacklist: listed.map((c) => ({ cardNo: c.card_no, listed: true, reason: c.blacklist_reason, at: c.blacklisted_at! })),
       rules: { cinemaId, version: Number(rulesVersion?.m ?? 0), rules },
       cards: cards.map(cardState),

@@ -45,6 +45,8 @@ export class SyncHub {
   private position: LogPosition = { head: 0, blacklistVersion: 0 };
   /** The position the last poke announced (the blacklist rows up to it were offered then). */
   private announced: LogPosition;
+  /** The change log's id, read at start: a restore happens with every instance stopped (`spec/operations.md` §2). */
+  private readonly logId: string | undefined;
   private flushScheduled = false;
   private closed = false;
   private readonly pingTimer: NodeJS.Timeout;
@@ -54,10 +56,11 @@ export class SyncHub {
   constructor(
     private readonly platform: Platform,
     private readonly options: SyncHubOptions,
-    initial: LogPosition,
+    initial: LogPosition & { logId?: string },
     private readonly readBlacklist?: BlacklistReader,
   ) {
     this.position = { head: initial.head, blacklistVersion: initial.blacklistVersion };
+    this.logId = initial.logId;
     this.announced = this.position;
     this.pingTimer = setInterval(() => this.heartbeat(), options.pingIntervalMs);
     this.pingTimer.unref();
@@ -132,7 +135,7 @@ export class SyncHub {
     ws.on('close', () => this.peers.delete(peer));
     ws.on('error', () => ws.terminate());
     ws.on('message', () => {}); // terminals send nothing; ignore anything they do
-    const welcome: SyncWelcome = { type: 'welcome', ...this.position, serverTime: new Date().toISOString() };
+    const welcome: SyncWelcome = { type: 'welcome', ...this.position, serverTime: new Date().toISOString(), ...(this.logId ? { logId: this.logId } : {}) };
     ws.send(JSON.stringify(welcome));
   }
 
