@@ -25,6 +25,8 @@ import { systemTimers, type SyncOptions, type SyncStatus, type Timers } from './
 
 const CURSOR = 'sync.cursor';
 const BLACKLIST_CURSOR = 'sync.blacklist_cursor';
+/** The id of central's change log the cursors belong to (`spec/sync.md` § Central restored from a backup). */
+const LOG_ID = 'sync.log_id';
 /** Set once this store has asked central whether it is a restored terminal (`restoreOnce`). */
 const RESTORE_CHECKED = 'sync.restore_checked';
 
@@ -379,7 +381,12 @@ export class SyncService {
       const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
       const blacklistCursor = Number((await this.store.getMeta(BLACKLIST_CURSOR)) ?? 0);
       const page = await this.call((c) => c.GET('/v1/sync/changes', { params: { query: { cursor, blacklistCursor, limit } } }));
-      if (page.reset) {
+      // Another log id: central was restored from a backup and our cursors point into a log it no
+      // longer has (ids past its restored head are being used again). None stored yet (a terminal
+      // from before log ids): adopt this one with the page.
+      const logId = await this.store.getMeta(LOG_ID);
+      if (page.reset || (logId !== undefined && logId !== page.logId)) {
+        if (!page.reset) this.log.warn({ stored: logId, central: page.logId }, "central's change log is another one (restored from a backup): resetting");
         await this.resetFromSnapshot();
         continue;
       }
@@ -389,6 +396,7 @@ export class SyncService {
         this.options.beforeCursorSave?.();
         await this.store.setMeta(CURSOR, String(page.cursor), trx);
         await this.store.setMeta(BLACKLIST_CURSOR, String(page.blacklistCursor), trx);
+        await this.store.setMeta(LOG_ID, page.logId, trx);
       });
       this.state = { ...this.state, cursor: page.cursor };
       this.succeeded(page.head);
@@ -415,6 +423,7 @@ export class SyncService {
       for (const page of pages) for (const card of page.cards) await applyCard(trx, card);
       await this.store.setMeta(CURSOR, String(first.cursor), trx);
       await this.store.setMeta(BLACKLIST_CURSOR, String(first.blacklistCursor), trx);
+      await this.store.setMeta(LOG_ID, first.logId, trx);
     });
     this.log.info({ cursor: first.cursor }, 'replica reset from the snapshot');
   }
@@ -446,8 +455,9 @@ export class SyncService {
           }
           this.state = { ...this.state, head: Math.max(this.state.head, message.head) };
           if (this.disposed) return;
-          void this.track(this.store.getMeta(BLACKLIST_CURSOR)).then((bl) => {
-            if (message.head > this.state.cursor || message.blacklistVersion > Number(bl ?? 0)) this.schedulePull(0);
+          void this.track(Promise.all([this.store.getMeta(BLACKLIST_CURSOR), this.store.getMeta(LOG_ID)])).then(([bl, logId]) => {
+            const otherLog = message.type === 'welcome' && message.logId !== undefined && logId !== undefined && logId !== message.logId;
+            if (otherLog || message.head > this.state.cursor || message.blacklistVersion > Number(bl ?? 0)) this.schedulePull(0);
           }, () => {});
         });
         ws.on('unexpected-response', () => this.options.auth.invalidate());
