@@ -68,8 +68,8 @@ export class SyncFeed {
     }
     // After a poke every terminal asks the same question at once: one read answers them all.
     // Change-log rows never change, so a page read at this head is the right answer to anyone
-    // asking at this head.
-    const key = `${cinemaId}|${cursor}|${blacklistCursor}|${limit}|${position.head}|${position.blacklistVersion}`;
+    // asking at this head (of this log: a restore makes another one).
+    const key = `${position.logId}|${cinemaId}|${cursor}|${blacklistCursor}|${limit}|${position.head}|${position.blacklistVersion}`;
     let page = this.pages.get(key);
     if (!page) {
       page = this.readPage(cinemaId, cursor, blacklistCursor, limit, position.head);

@@ -11,7 +11,7 @@ import { soldCards } from '../../../central/sync/test-ops.ts';
 import { logPosition } from '../../../central/sync/change-log.ts';
 import { backupDirectory, backupEngine } from '../../../central/backup/setup.ts';
 import { locateBackup, restoreBackup } from '../../../central/backup/restore.ts';
-import { SimTerminal } from './terminal-fixture.ts';
+import { eventually, SimTerminal } from './terminal-fixture.ts';
 
 const LOG_ID = 'sync.log_id';
 
@@ -119,6 +119,28 @@ describeCentral('terminal sync: central restored from a backup', (central) => {
       assert.ok(listed.includes(b));
       assert.equal(await t.store.getMeta(LOG_ID), (await logPosition(c.platform.db)).logId);
       assert.equal(Number(await t.store.getMeta('sync.cursor')), (await logPosition(c.platform.db)).head);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a welcome with another log id than the stored one makes the terminal pull (and reset) at once', async () => {
+    const c = central();
+    const cinemaId = (await c.createCinema('Welcome cinema')).id;
+    const t = await SimTerminal.open(await c.enrolTerminal(cinemaId));
+    try {
+      const service = t.sync([c.url], { pokes: true, pullIntervalMs: 3_600_000 });
+      service.start();
+      const hub = c.running.app.syncHub!;
+      await eventually(() => hub.connections > 0, 5000, 'socket connected');
+      await eventually(async () => (await t.store.getMeta(LOG_ID)) !== undefined, 5000, 'first pull');
+      // As if central had been restored while the terminal was away: its cursor is at the head,
+      // so only the log id tells. The socket drops (central restarted) and reconnects.
+      await t.store.setMeta(LOG_ID, '00000000-0000-4000-8000-000000000000');
+      await t.store.db('blacklist').insert({ card_no: 'STALE', reason: 'stale', listed_at: new Date().toISOString() });
+      for (const peer of (hub as unknown as { peers: Set<{ ws: { terminate(): void } }> }).peers) peer.ws.terminate();
+      await eventually(async () => (await t.store.getMeta(LOG_ID)) === (await logPosition(c.platform.db)).logId, 5000, 'reset after the welcome');
+      assert.deepEqual(await terminalListed(t), await centralListed(c));
     } finally {
       await t.close();
     }
