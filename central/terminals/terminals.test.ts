@@ -22,7 +22,7 @@ describeCentral('terminal enrolment', (central) => {
     const token = ok(await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: credential.terminalId, secret: credential.secret } }));
     assert.equal(token.session.kind, 'terminal');
     assert.equal(token.session.cinemaId, cinema.id);
-    assert.deepEqual(token.session.permissions, ['cards.history', 'cards.sell', 'cinemas.read', 'exports.local', 'stats.local', 'sync.pull', 'sync.upload']);
+    assert.deepEqual(token.session.permissions, ['cards.history', 'cards.rebuild', 'cards.sell', 'cinemas.read', 'exports.local', 'stats.local', 'sync.pull', 'sync.upload']);
 
     const wrong = await central().client().POST('/v1/auth/terminal-token', { body: { terminalId: credential.terminalId, secret: 'x' + credential.secret } });
     assert.equal(wrong.error?.code, 'terminal_credentials_invalid');
