@@ -24,6 +24,7 @@ interface CardTypeRow {
   name: string;
   uses_per_card: number;
   settlement_price_fen: number;
+  sale_price_fen: number | null;
   concession_value_fen: number;
   validity_days: number;
   created_at: string;
@@ -36,6 +37,7 @@ function view(row: CardTypeRow): CardType {
     name: row.name,
     usesPerCard: row.uses_per_card,
     settlementPricePerUseFen: row.settlement_price_fen,
+    salePriceFen: row.sale_price_fen ?? null,
     concessionValuePerUseFen: row.concession_value_fen,
     validityDays: row.validity_days,
     createdAt: row.created_at,
@@ -76,6 +78,7 @@ export class CardTypeStore {
       name: input.name,
       uses_per_card: input.usesPerCard,
       settlement_price_fen: input.settlementPricePerUseFen,
+      sale_price_fen: input.salePriceFen ?? null,
       concession_value_fen: input.concessionValuePerUseFen,
       validity_days: input.validityDays ?? defaultValidityDays,
       created_at: now,
@@ -102,6 +105,7 @@ export class CardTypeStore {
       if (patch.name !== undefined) changes.name = patch.name;
       if (patch.usesPerCard !== undefined) changes.uses_per_card = patch.usesPerCard;
       if (patch.settlementPricePerUseFen !== undefined) changes.settlement_price_fen = patch.settlementPricePerUseFen;
+      if (patch.salePriceFen !== undefined) changes.sale_price_fen = patch.salePriceFen;
       if (patch.concessionValuePerUseFen !== undefined) changes.concession_value_fen = patch.concessionValuePerUseFen;
       if (patch.validityDays !== undefined) changes.validity_days = patch.validityDays;
       // A placeholder made by rebuilding from the cards is set up once HQ names or prices it.

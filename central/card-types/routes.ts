@@ -19,6 +19,7 @@ export const CardTypeCreate = specSchema<S['CardTypeCreate']>()(
     name: text(1, 100),
     usesPerCard,
     settlementPricePerUseFen: fen,
+    salePriceFen: fen.nullable().optional(),
     concessionValuePerUseFen: fen,
     validityDays: validityDays.optional(),
   }),
@@ -30,6 +31,7 @@ export const CardTypeUpdate = specSchema<S['CardTypeUpdate']>()(
       name: text(1, 100).optional(),
       usesPerCard: usesPerCard.optional(),
       settlementPricePerUseFen: fen.optional(),
+      salePriceFen: fen.nullable().optional(),
       concessionValuePerUseFen: fen.optional(),
       validityDays: validityDays.optional(),
     })

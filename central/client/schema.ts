@@ -1459,6 +1459,8 @@ export interface components {
             usesPerCard: number;
             /** @description What HQ pays a cinema per use (settlement). */
             settlementPricePerUseFen: components["schemas"]["Fen"];
+            /** @description What a cinema takes for one card of this type (settlement values card sales at it); null until HQ sets it, and then sales are valued at uses × settlement price per use. */
+            salePriceFen: number | null;
             /** @description What one use is worth at the concession stand. */
             concessionValuePerUseFen: components["schemas"]["Fen"];
             /** @description Default validity of a card from its making or re-issue. */
@@ -1471,6 +1473,8 @@ export interface components {
             /** @description At least the chain's minimum (default 10). */
             usesPerCard: number;
             settlementPricePerUseFen: components["schemas"]["Fen"];
+            /** @description The price of one card; optional (see CardType). */
+            salePriceFen?: number | null;
             concessionValuePerUseFen: components["schemas"]["Fen"];
             /** @description Default 365. */
             validityDays?: number;
@@ -1479,6 +1483,7 @@ export interface components {
             name?: string;
             usesPerCard?: number;
             settlementPricePerUseFen?: components["schemas"]["Fen"];
+            salePriceFen?: number | null;
             concessionValuePerUseFen?: components["schemas"]["Fen"];
             validityDays?: number;
         };
@@ -2044,11 +2049,13 @@ export interface components {
             cardTypeId: string | null;
             cardTypeName: string | null;
             settlementPricePerUseFen: number;
+            /** @description The card type's sale price; null when HQ has not set one. */
+            salePriceFen: number | null;
             /** @description Sales and re-issues. */
             cardsSold: number;
             /** @description The uses those cards carried. */
             usesSold: number;
-            /** @description usesSold × price per use. */
+            /** @description cardsSold × salePriceFen, or usesSold × settlement price per use when the type has no sale price. */
             salesValueFen: number;
             redemptions: number;
             usesRedeemed: number;

@@ -104,6 +104,7 @@ export async function reportTable(stats: Statistics, r: TableRequest): Promise<R
           c.cinema,
           c.cardType,
           c.price,
+          col('salePriceFen', 'money_fen', '售卡单价（元）', 'Card price (yuan)'),
           col('cardsSold', 'integer', '售卡张数', 'Cards sold', 'sum'),
           col('usesSold', 'integer', '售出次数', 'Uses sold', 'sum'),
           col('salesValueFen', 'money_fen', '售卡金额（元）', 'Sales value (yuan)', 'sum'),

@@ -165,6 +165,25 @@ describeCentral('reports', (central) => {
     assert.deepEqual(t2.rows.map((l) => l.cinemaId), [B.id]);
   });
 
+  it('values card sales at the card type\'s sale price once HQ sets one (else at the uses they carried × price per use)', async () => {
+    const setSalePrice = async (salePriceFen: number | null) =>
+      ok(await hq.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: T2.id } }, body: { salePriceFen } }));
+    assert.equal((await setSalePrice(45000)).salePriceFen, 45000);
+    try {
+      const all = ok(await hq.GET('/v1/reports/settlement'));
+      const b2 = all.rows.find((r) => r.cinemaId === B.id && r.cardTypeId === T2.id)!;
+      // One 10-use card sold for ¥450; its 10 uses settle at ¥50: HQ owes cinema B ¥50.
+      assert.deepEqual([b2.salePriceFen, b2.cardsSold, b2.salesValueFen, b2.settlementFen, b2.netFen], [45000, 1, 45000, 50000, 5000]);
+      const a1 = all.rows.find((r) => r.cinemaId === A.id && r.cardTypeId === T1.id)!;
+      assert.deepEqual([a1.salePriceFen, a1.salesValueFen], [null, 60000]);
+      assert.deepEqual([all.totals.salesValueFen, all.totals.netFen], [105000, -34000]);
+    } finally {
+      assert.equal((await setSalePrice(null)).salePriceFen, null);
+    }
+    const back = ok(await hq.GET('/v1/reports/settlement'));
+    assert.deepEqual([back.totals.salesValueFen, back.totals.netFen], [110000, -39000]);
+  });
+
   it('counts the liability: uses on sold cards not yet redeemed, by cinema and type', async () => {
     const all = ok(await hq.GET('/v1/reports/liability'));
     assert.deepEqual(all.rows.map((l) => [l.cinemaId, l.cardTypeId, l.cards, l.remainingUses, l.valueFen]), [[A.id, T1.id, 2, 13, 39000]]);

@@ -95,6 +95,8 @@ interface Names {
   cinema(id: string | null): string | null;
   cardType(id: string | null): string | null;
   price(id: string | null): number;
+  /** The card type's sale price, null when HQ has not set one. */
+  salePrice(id: string | null): number | null;
 }
 
 const nullIfEmpty = (v: string): string | null => (v === '' ? null : v);
@@ -106,12 +108,18 @@ export class Statistics {
   async names(): Promise<Names> {
     const cinemas = new Map((await this.db('cinemas').select('id', 'name')).map((c: { id: string; name: string }) => [c.id, c.name]));
     const types = new Map(
-      (await this.db('card_types').select('id', 'name', 'settlement_price_fen')).map((t: { id: string; name: string; settlement_price_fen: number }) => [t.id, t]),
+      (await this.db('card_types').select('id', 'name', 'settlement_price_fen', 'sale_price_fen')).map(
+        (t: { id: string; name: string; settlement_price_fen: number; sale_price_fen: number | null }) => [t.id, t],
+      ),
     );
     return {
       cinema: (id) => (id === null ? null : (cinemas.get(id) ?? null)),
       cardType: (id) => (id === null ? null : (types.get(id)?.name ?? null)),
       price: (id) => (id === null ? 0 : Number(types.get(id)?.settlement_price_fen ?? 0)),
+      salePrice: (id) => {
+        const fen = id === null ? null : (types.get(id)?.sale_price_fen ?? null);
+        return fen === null ? null : Number(fen);
+      },
     };
   }
 
@@ -259,12 +267,14 @@ export class Statistics {
       const cinemaId = nullIfEmpty(g.cinema_id);
       const cardTypeId = nullIfEmpty(g.card_type_id);
       const price = names.price(cardTypeId);
+      const salePrice = names.salePrice(cardTypeId);
       const line = lines.get(key) ?? {
         cinemaId,
         cinemaName: names.cinema(cinemaId),
         cardTypeId,
         cardTypeName: names.cardType(cardTypeId),
         settlementPricePerUseFen: price,
+        salePriceFen: salePrice,
         cardsSold: 0,
         usesSold: 0,
         salesValueFen: 0,
@@ -280,7 +290,8 @@ export class Statistics {
         line.cardsSold += Number(g.ops);
         line.usesSold += Number(g.uses);
       }
-      line.salesValueFen = line.usesSold * price;
+      // Card sales at their price; a type HQ has not priced is valued at the uses it carried.
+      line.salesValueFen = salePrice === null ? line.usesSold * price : line.cardsSold * salePrice;
       line.settlementFen = line.usesRedeemed * price;
       line.netFen = line.settlementFen - line.salesValueFen;
       lines.set(key, line);
