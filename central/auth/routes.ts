@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { components } from '../client/schema.ts';
 import { CentralError, defineMessages } from '../errors.ts';
 import { defineRoute } from '../http/route.ts';
-import { id, specSchema } from '../http/validation.ts';
+import { id, specSchema, text } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { isoTime } from '../store/ids.ts';
 import { TerminalStore } from '../terminals/terminal-store.ts';
@@ -80,7 +80,8 @@ export const authMessages = defineMessages({
 
 export const LoginRequest = specSchema<S['LoginRequest']>()(
   z.strictObject({
-    username: z.string().min(1, 'must not be empty').max(64, 'must have at most 64 characters'),
+    // No user name holds a control character (they are made with `text`); PostgreSQL refuses NUL in a lookup.
+    username: text(1, 64),
     password: z.string().min(1, 'must not be empty').max(256, 'must have at most 256 characters'),
   }),
 );
