@@ -385,6 +385,8 @@ export class ShadowLedger {
 
 /** The card's state follows its balance: 0 left → recycled (exhausted); uses again → active. */
 export function followBalance(card: CardRow, opCinemaId: string | null, now: string): CardRow {
+  // An active card with uses left stays as it is (the common redemption): no transition to make.
+  if (card.remaining_uses > 0 && card.state === 'active' && card.recycled_reason === null && card.recycled_at === null && card.recycled_cinema_id === null) return card;
   const life = lifeStateOf(card);
   if (card.remaining_uses === 0) {
     const t = transition(life, 'exhaust');

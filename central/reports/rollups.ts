@@ -27,7 +27,7 @@
 import type { Knex } from 'knex';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dialectOf } from '../store/database.ts';
-import { sqlQuery } from '../sync/bulk.ts';
+import { selectByKeys, sqlQuery, type Statement } from '../sync/bulk.ts';
 import { DayCutter, localDaySql, offsetSegments } from './chain-calendar.ts';
 
 export const rollupTable = 'report_rollup';
@@ -181,24 +181,46 @@ function accumulate<R extends RollupRow | StoredRollup>(into: Map<string, R>, ro
   there.exhausted += row.exhausted;
 }
 
-/** The type of each (card, issue epoch) of these cards: the issue's, else the card's current one. */
-async function cardTypesOf(trx: Knex.Transaction, cardNos: readonly string[]): Promise<(cardNo: string, epoch: number) => string> {
-  const byIssue = new Map<string, string>();
-  const current = new Map<string, string>();
-  for (let i = 0; i < cardNos.length; i += 500) {
-    const chunk = cardNos.slice(i, i + 500);
-    // Straight to the driver: on the ingest's hot path knex's query building costs more than this.
-    const rows = await sqlQuery<{ card_no: string; current_type: string; epoch: number | null; card_type_id: string | null }>(
-      trx,
-      `SELECT c.card_no, c.card_type_id AS current_type, ci.epoch, ci.card_type_id FROM cards AS c LEFT JOIN card_issues AS ci ON ci.card_no = c.card_no WHERE c.card_no IN (${chunk.map(() => '?').join(', ')})`,
-      chunk,
-    );
-    for (const r of rows) {
-      current.set(r.card_no, r.current_type);
-      if (r.epoch !== null && r.card_type_id !== null) byIssue.set(`${r.card_no}#${r.epoch}`, r.card_type_id);
-    }
+/** The type of each (card, issue epoch) of some cards: the issue's, else the card's current one. */
+export class CardTypes {
+  private readonly byIssue = new Map<string, string>();
+  private readonly current = new Map<string, string>();
+
+  /** Whether the card's types have been read. */
+  has(cardNo: string): boolean {
+    return this.current.has(cardNo);
   }
-  return (cardNo, epoch) => byIssue.get(`${cardNo}#${epoch}`) ?? current.get(cardNo) ?? '';
+
+  typeOf(cardNo: string, epoch: number): string {
+    // Most cards were never re-issued: no issue rows to look in.
+    return (this.byIssue.size > 0 ? this.byIssue.get(`${cardNo}#${epoch}`) : undefined) ?? this.current.get(cardNo) ?? '';
+  }
+
+  /** Takes the types of cards the caller has read, and reads their issues' (one statement). */
+  async fromCards(trx: Knex.Transaction, cards: readonly { card_no: string; card_type_id: string }[]): Promise<this> {
+    for (const c of cards) this.current.set(c.card_no, c.card_type_id);
+    const issues = await selectByKeys<{ card_no: string; epoch: number; card_type_id: string }>(trx, 'card_issues', 'card_no', cards.map((c) => c.card_no));
+    for (const r of issues) this.byIssue.set(`${r.card_no}#${r.epoch}`, r.card_type_id);
+    return this;
+  }
+
+  /** Reads the types of these cards (and their issues) in the caller's transaction. */
+  async read(trx: Knex.Transaction, cardNos: readonly string[]): Promise<this> {
+    for (let i = 0; i < cardNos.length; i += 500) {
+      const chunk = cardNos.slice(i, i + 500);
+      // Straight to the driver: on the ingest's hot path knex's query building costs more than this.
+      const rows = await sqlQuery<{ card_no: string; current_type: string; epoch: number | null; card_type_id: string | null }>(
+        trx,
+        `SELECT c.card_no, c.card_type_id AS current_type, ci.epoch, ci.card_type_id FROM cards AS c LEFT JOIN card_issues AS ci ON ci.card_no = c.card_no WHERE c.card_no IN (${chunk.map(() => '?').join(', ')})`,
+        chunk,
+      );
+      for (const r of rows) {
+        this.current.set(r.card_no, r.current_type);
+        if (r.epoch !== null && r.card_type_id !== null) this.byIssue.set(`${r.card_no}#${r.epoch}`, r.card_type_id);
+      }
+    }
+    return this;
+  }
 }
 
 /**
@@ -209,14 +231,23 @@ async function cardTypesOf(trx: Knex.Transaction, cardNos: readonly string[]): P
  */
 export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerRow[], timeZone?: string): Promise<void> {
   if (rows.length === 0) return;
-  const cutter = new DayCutter(timeZone ?? (await rollupTimeZone(trx)));
-  const typeOf = await cardTypesOf(trx, [...new Set(rows.map((r) => r.card_no))]);
+  const zone = timeZone ?? (await rollupTimeZone(trx));
+  const types = await new CardTypes().read(trx, [...new Set(rows.map((r) => r.card_no))]);
+  for (const { sql, params } of rollupStatements(rows, zone, types)) await sqlQuery(trx, sql, params);
+}
+
+/**
+ * The upserts that add these ledger rows to the rollup (both databases; `?` placeholders), for a
+ * caller that has read the rows' card types already: {@link addToRollups} without its reads.
+ */
+export function rollupStatements(rows: readonly LedgerRow[], timeZone: string, types: CardTypes): Statement[] {
+  const cutter = new DayCutter(timeZone);
   const groups = new Map<string, RollupRow>();
   for (const r of rows) {
     accumulate(groups, {
       day: cutter.dayOf(r.occurred_at),
       cinema_id: r.cinema_id ?? '',
-      card_type_id: typeOf(r.card_no, r.issue_epoch),
+      card_type_id: types.typeOf(r.card_no, r.issue_epoch),
       kind: r.kind,
       consumption_type: r.consumption_type ?? '',
       cashier: r.cashier ?? '',
@@ -227,7 +258,7 @@ export async function addToRollups(trx: Knex.Transaction, rows: readonly LedgerR
     });
   }
   const stored = toStored([...groups.values()]).map((g) => [keyOf(g), g] as const);
-  await upsert(trx, stored.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
+  return upserts(stored.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => g));
 }
 
 /** Rows per INSERT: knex writes a multi-row SQLite insert as a compound SELECT (at most 500 terms). */
@@ -235,16 +266,18 @@ const insertChunk = 400;
 
 const measureColumns = ['ops', 'uses', 'amount_fen', 'exhausted'] as const;
 
-async function upsert(trx: Knex.Transaction, groups: readonly StoredRollup[]): Promise<void> {
+function upserts(groups: readonly StoredRollup[]): Statement[] {
   const columns = [...keyColumns, ...measureColumns];
   const one = `(${columns.map(() => '?').join(', ')})`;
   const sql = (n: number) =>
     `INSERT INTO ${rollupTable} (${columns.join(', ')}) VALUES ${Array.from({ length: n }, () => one).join(', ')} ` +
     `ON CONFLICT (${keyColumns.join(', ')}) DO UPDATE SET ${measureColumns.map((c) => `${c} = ${rollupTable}.${c} + excluded.${c}`).join(', ')}`;
+  const statements: Statement[] = [];
   for (let i = 0; i < groups.length; i += insertChunk) {
     const chunk = groups.slice(i, i + insertChunk);
-    await sqlQuery(trx, sql(chunk.length), chunk.flatMap((g) => columns.map((c) => g[c])));
+    statements.push({ sql: sql(chunk.length), params: chunk.flatMap((g) => columns.map((c) => g[c])) });
   }
+  return statements;
 }
 
 /** A filter on the op table for {@link aggregateLedger} (card-number filters the rollup cannot answer). */

@@ -20,6 +20,7 @@ export interface Column {
 }
 
 interface SqliteConnection {
+  exec(sql: string, cb: (err: Error | null) => void): void;
   run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
   all(sql: string, params: unknown[], cb: (err: Error | null, rows: unknown[]) => void): void;
 }
@@ -66,30 +67,118 @@ function transpose(columns: readonly Column[], rows: readonly (readonly unknown[
   return columns.map((_, i) => rows.map((r) => r[i] ?? null));
 }
 
+/** A SQLite statement and its values for `?`. */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/** SQLite: the INSERT statements of many rows (one per {@link sqliteChunk} rows). */
+function sqliteInserts(table: string, columns: readonly Column[], rows: readonly (readonly unknown[])[]): Statement[] {
+  if (rows.length === 0) return [];
+  const names = columns.map((c) => c.name).join(', ');
+  // A column with one value in every row (the batch's terminal, cinema, time, kind …) is bound
+  // once; the others travel in the JSON.
+  const first = rows[0]!;
+  const varying = columns.map((_, c) => rows.length === 1 || rows.some((r) => (r[c] ?? null) !== (first[c] ?? null)));
+  const fields = jsonFields(varying.filter(Boolean).length);
+  let k = 0;
+  const select = varying.map((v) => (v ? fields[k++] : '?')).join(', ');
+  const constants = columns.map((_, c) => first[c] ?? null).filter((_, c) => !varying[c]);
+  const sql = `INSERT INTO ${table} (${names}) SELECT ${select} FROM json_each(?)`;
+  const picked = varying.flatMap((v, c) => (v ? [c] : []));
+  const statements: Statement[] = [];
+  for (let i = 0; i < rows.length; i += sqliteChunk) {
+    const chunk: unknown[][] = [];
+    for (const r of rows.slice(i, i + sqliteChunk)) {
+      const out: unknown[] = new Array(picked.length);
+      for (let f = 0; f < picked.length; f++) out[f] = r[picked[f]!] ?? null;
+      chunk.push(out);
+    }
+    statements.push({ sql, params: [...constants, JSON.stringify(chunk)] });
+  }
+  return statements;
+}
+
+/** SQLite: the UPDATE statements of many rows by a key column (`rows`: `[key, ...values of columns]`). */
+function sqliteUpdates(table: string, key: Column, columns: readonly Column[], rows: readonly (readonly unknown[])[]): Statement[] {
+  if (rows.length === 0) return [];
+  const all = [key, ...columns];
+  const fields = jsonFields(all.length);
+  const sets = columns.map((c) => `${c.name} = v.${c.name}`).join(', ');
+  const sql = `WITH v(${all.map((c) => c.name).join(', ')}) AS (SELECT ${fields.join(', ')} FROM json_each(?)) UPDATE ${table} SET ${sets} FROM v WHERE ${table}.${key.name} = v.${key.name}`;
+  const statements: Statement[] = [];
+  for (let i = 0; i < rows.length; i += sqliteChunk) {
+    statements.push({ sql, params: [JSON.stringify(rows.slice(i, i + sqliteChunk).map((r) => all.map((_, c) => r[c] ?? null)))] });
+  }
+  return statements;
+}
+
+/** A value as a SQLite literal: text quoted (quotes doubled), numbers as they are, null as NULL. */
+function sqliteLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'string') {
+    // SQLite text literals end only at a quote; NUL would cut the statement short.
+    if (value.includes('\u0000')) throw new TypeError('a text value holds NUL');
+    return `'${value.replaceAll("'", "''")}'`;
+  }
+  throw new TypeError(`no SQLite literal for ${typeof value}`);
+}
+
+/**
+ * SQLite statements run as ONE script (`exec`) on the transaction's connection, their values
+ * inlined as literals (the rows as one JSON text each): SQLite runs them back to back on the
+ * driver's thread, with no turn of this thread between them — the ingest's group writes while the
+ * next batches are applied. Only for SQL this module and its callers generate (every `?` in it
+ * is a placeholder).
+ */
+export class SqliteScript {
+  private readonly parts: string[] = [];
+
+  add(...statements: readonly Statement[]): this {
+    for (const { sql, params } of statements) {
+      let i = 0;
+      const text = sql.replace(/\?/g, () => {
+        if (i >= params.length) throw new Error(`too few values for: ${sql.slice(0, 80)}`);
+        return sqliteLiteral(params[i++]);
+      });
+      if (i !== params.length) throw new Error(`too many values for: ${sql.slice(0, 80)}`);
+      this.parts.push(text);
+    }
+    return this;
+  }
+
+  insert(table: string, columns: readonly Column[], rows: readonly (readonly unknown[])[]): this {
+    return this.add(...sqliteInserts(table, columns, rows));
+  }
+
+  update(table: string, key: Column, columns: readonly Column[], rows: readonly (readonly unknown[])[]): this {
+    return this.add(...sqliteUpdates(table, key, columns, rows));
+  }
+
+  get empty(): boolean {
+    return this.parts.length === 0;
+  }
+
+  async run(trx: Knex.Transaction): Promise<void> {
+    if (this.parts.length === 0) return;
+    const conn = await connectionOf<SqliteConnection>(trx);
+    const sql = this.parts.join(';\n');
+    await new Promise<void>((resolve, reject) => conn.exec(sql, (err) => (err ? reject(err) : resolve())));
+  }
+}
+
 /** INSERT of many rows. */
 export async function insertRows(trx: Knex.Transaction, table: string, columns: readonly Column[], rows: readonly (readonly unknown[])[]): Promise<void> {
   if (rows.length === 0) return;
   const names = columns.map((c) => c.name).join(', ');
   if (dialectOf(trx) === 'sqlite') {
-    // A column with one value in every row (the batch's terminal, cinema, time, kind …) is bound
-    // once; the others travel in the JSON.
-    const first = rows[0]!;
-    const varying = columns.map((_, c) => rows.length === 1 || rows.some((r) => (r[c] ?? null) !== (first[c] ?? null)));
-    const fields = jsonFields(varying.filter(Boolean).length);
-    let k = 0;
-    const select = varying.map((v) => (v ? fields[k++] : '?')).join(', ');
-    const constants = columns.map((_, c) => first[c] ?? null).filter((_, c) => !varying[c]);
-    const sql = `INSERT INTO ${table} (${names}) SELECT ${select} FROM json_each(?)`;
-    const picked = varying.flatMap((v, c) => (v ? [c] : []));
-    for (let i = 0; i < rows.length; i += sqliteChunk) {
-      const chunk: unknown[][] = [];
-      for (const r of rows.slice(i, i + sqliteChunk)) {
-        const out: unknown[] = new Array(picked.length);
-        for (let f = 0; f < picked.length; f++) out[f] = r[picked[f]!] ?? null;
-        chunk.push(out);
-      }
-      await sqliteRun(trx, sql, [...constants, JSON.stringify(chunk)]);
-    }
+    for (const { sql, params } of sqliteInserts(table, columns, rows)) await sqliteRun(trx, sql, [...params]);
     return;
   }
   const conn = await connectionOf<PgConnection>(trx);
@@ -107,13 +196,7 @@ export async function updateRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   if (dialectOf(trx) === 'sqlite') {
-    const all = [key, ...columns];
-    const fields = jsonFields(all.length);
-    const sets = columns.map((c) => `${c.name} = v.${c.name}`).join(', ');
-    const sql = `WITH v(${all.map((c) => c.name).join(', ')}) AS (SELECT ${fields.join(', ')} FROM json_each(?)) UPDATE ${table} SET ${sets} FROM v WHERE ${table}.${key.name} = v.${key.name}`;
-    for (let i = 0; i < rows.length; i += sqliteChunk) {
-      await sqliteRun(trx, sql, [JSON.stringify(rows.slice(i, i + sqliteChunk).map((r) => all.map((_, c) => r[c] ?? null)))]);
-    }
+    for (const { sql, params } of sqliteUpdates(table, key, columns, rows)) await sqliteRun(trx, sql, [...params]);
     return;
   }
   const all = [key, ...columns];

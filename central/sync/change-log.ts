@@ -15,7 +15,7 @@ import type { components } from '../client/schema.ts';
 import type { SyncBlacklistItem } from '../client/sync-messages.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { dialectOf } from '../store/database.ts';
-import { insertRows, sqlQuery, type Column } from './bulk.ts';
+import { insertRows, sqlQuery, type Column, type Statement } from './bulk.ts';
 
 type S = components['schemas'];
 export type SyncCardState = S['SyncCardState'];
@@ -110,15 +110,37 @@ export async function appendChanges(trx: Knex.Transaction, entries: readonly Cha
     entries.map((e, i) => [first + i, e.stream, e.entity, e.key, e.cinemaId, JSON.stringify(e.payload), now]),
   );
   if (dialectOf(trx) === 'postgres') await trx.raw('SELECT pg_notify(?, ?)', [SYNC_CHANNEL, JSON.stringify(position)]);
+  pokeOnCommit(trx, position);
+  return position;
+}
+
+/**
+ * Appending `entries` after `before` as statements of a SQLite script (the caller holds the write
+ * lock, so the head it read is the head): the head's update and the log's rows, and the position
+ * they make. Call {@link pokeOnCommit} once the script has run.
+ */
+export function appendStatements(entries: readonly ChangeEntry[], before: LogPosition, now: string): { position: LogPosition; head: Statement; rows: unknown[][] } {
+  const n = entries.length;
+  const offset = lastBlacklistOffset(entries);
+  const position = { head: before.head + n, blacklistVersion: offset > 0 ? before.head + offset : before.blacklistVersion };
+  return {
+    position,
+    head: { sql: 'UPDATE sync_head SET head = ?, blacklist_version = ? WHERE id = 1', params: [position.head, position.blacklistVersion] },
+    rows: entries.map((e, i) => [before.head + 1 + i, e.stream, e.entity, e.key, e.cinemaId, JSON.stringify(e.payload), now]),
+  };
+}
+
+export const changeLogColumns = columns;
+
+/** Pokes this central's listeners with `position` once the outermost transaction commits (a savepoint's release commits nothing). */
+export function pokeOnCommit(trx: Knex.Transaction, position: LogPosition): void {
   const key = databaseKey(trx);
-  // Poked once the outermost transaction commits (a savepoint's release commits nothing).
   let top = trx as unknown as { executionPromise: Promise<unknown>; parentTransaction?: unknown };
   while (top.parentTransaction) top = top.parentTransaction as typeof top;
   top.executionPromise.then(
     () => changeLogCommits.emit(key, position),
     () => {},
   );
-  return position;
 }
 
 /** `blacklist_version = head_before + offset`: the 1-based position of the last blacklist entry. */

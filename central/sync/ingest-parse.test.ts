@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FullOp, parseOp } from './ingest.ts';
+import { amountOf, FullOp, isoOrNow, parseOp } from './ingest.ts';
 
 const good = {
   opId: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b',
@@ -61,5 +61,44 @@ describe('parseOp (the common op checked by hand)', () => {
     const bad = parseOp({ ...good, uses: -1 });
     assert.equal(bad.success, false);
     if (!bad.success) assert.deepEqual(bad.error.issues.map((i) => i.path.join('.')), ['uses']);
+  });
+});
+
+describe('the usual device time and payload, read without parsing', () => {
+  /** What the fast paths stand in for: parse and print the time; parse the payload. */
+  const parsedTime = (s: string, now: string) => {
+    const ms = Date.parse(s);
+    return Number.isFinite(ms) ? new Date(ms).toISOString() : now;
+  };
+  const parsedAmount = (s: string) => {
+    try {
+      const v = (JSON.parse(s) as Record<string, unknown> | null)?.['amountFen'];
+      return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000_000 ? v : null;
+    } catch {
+      return null;
+    }
+  };
+  const digits = (max: number, width: number) => fc.integer({ min: 0, max }).map((n) => String(n).padStart(width, '0'));
+
+  it('a device time in the terminals’ form gives what parsing and printing it gives, for real and impossible dates alike', () => {
+    fc.assert(
+      fc.property(digits(9999, 4), digits(14, 2), digits(32, 2), digits(25, 2), digits(60, 2), digits(60, 2), digits(999, 3), (y, mo, d, h, mi, s, ms) => {
+        const time = `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`;
+        assert.equal(isoOrNow(time, 'NOW'), parsedTime(time, 'NOW'));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const time of ['2024-02-29T23:59:59.999Z', '2023-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z', '0004-02-29T00:00:00.000Z', '2025-06-01T10:00:00Z', 'yesterday']) {
+      assert.equal(isoOrNow(time, 'NOW'), parsedTime(time, 'NOW'), time);
+    }
+  });
+
+  it('a payload of its amount alone gives what parsing it gives, up to the limit and past it', () => {
+    const payloads = fc.oneof(
+      fc.integer({ min: 0, max: 2_000_000_000 }).map((n) => `{"amountFen":${n}}`),
+      fc.constantFrom('{"amountFen":0}', '{"amountFen":00}', '{"amountFen":100000000}', '{"amountFen":100000001}', '{"amountFen":-1}', '{"amountFen":1.5}', '{"amountFen": 5}', '{}', 'not json'),
+      fc.json(),
+    );
+    fc.assert(fc.property(payloads, (p) => assert.equal(amountOf(p), parsedAmount(p))), { numRuns: 3000 });
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Batch ingest (DESIGN §4, `spec/sync.md` § Upload): a terminal's batch of ops applied in ONE
  * transaction, each op exactly once. On SQLite (one writer) batches that arrive while others are
- * written share one transaction, each in a savepoint of its own, and are answered after its commit
- * ({@link GroupCommit}).
+ * written share one transaction and are answered after its commit ({@link GroupCommit}): plain
+ * batches are applied in memory on the group's cards and written behind as one script each
+ * ({@link Staged}); any other batch writes its own rows in a savepoint.
  *
  * Per op, in `term_seq` order:
  * - `termSeq` past the next expected one: this and the rest are `deferred` (the reply names the
@@ -18,8 +19,9 @@
  * chip UID other than the card's is `uid_mismatch` — each a fraud alert and, by policy
  * (`sync.hotlistOnFraud`), a hotlisted card.
  *
- * The hot path reads per batch (terminal row, known op ids, the cards) and writes per op one
- * ledger row; per card touched one card update and one change-log row (bulk statements, `bulk.ts`).
+ * The hot path reads per batch (terminal row, known op ids, the cards — per group on SQLite) and
+ * writes per op one ledger row; per card touched one card update and one change-log row (bulk
+ * statements, `bulk.ts`).
  */
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -32,9 +34,9 @@ import { type Clock, isoTime, newId } from '../store/ids.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
-import { addToRollups, rollupTimeZone } from '../reports/rollups.ts';
-import { insertRows, selectByKeys, sqlQuery, updateRows, type Column } from './bulk.ts';
-import { appendChanges, blacklistChange, cardChange, type ChangeEntry, type LogPosition, logPosition } from './change-log.ts';
+import { addToRollups, CardTypes, rollupStatements, rollupTimeZone } from '../reports/rollups.ts';
+import { insertRows, selectByKeys, SqliteScript, sqlQuery, updateRows, type Column } from './bulk.ts';
+import { appendChanges, appendStatements, blacklistChange, cardChange, changeLogColumns, type ChangeEntry, type LogPosition, logPosition, pokeOnCommit } from './change-log.ts';
 import { syncMessages } from './messages.ts';
 import { text } from '../http/validation.ts';
 
@@ -55,9 +57,33 @@ const OpEnvelope = z.looseObject({
   termSeq: z.number().int().min(1).max(2_000_000_000),
 });
 
+const noControl = /^[^\p{Cc}]*$/u;
+const cardNoPattern = /^[0-9]{4,20}$/;
+const isText = (v: unknown, min: number, max: number): boolean => typeof v === 'string' && v.length >= min && v.length <= max && noControl.test(v);
+const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+const isString = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
+const absent = (v: unknown): boolean => v === undefined || v === null;
+
+/**
+ * The batch's ops, each with its envelope: checked by hand for the usual op (zod's object schema
+ * copies every op, 500 of them per batch), by {@link OpEnvelope} — which says what is wrong — for
+ * any other. The ops come through as they were sent.
+ */
+const BatchOps = z
+  .array(z.unknown())
+  .max(500, 'at most 500 ops per batch')
+  .superRefine((ops, ctx) => {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i] as Record<string, unknown> | null;
+      if (op !== null && typeof op === 'object' && !Array.isArray(op) && isText(op['opId'], 1, 64) && isInt(op['termSeq'], 1, 2_000_000_000)) continue;
+      const checked = OpEnvelope.safeParse(op);
+      if (!checked.success) for (const issue of checked.error.issues) ctx.addIssue({ ...issue, path: [i, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+    }
+  });
+
 /** The batch as the route accepts it (each op's own fields are checked in {@link SyncIngest}). */
 export const SyncBatchBody = z.strictObject({
-  ops: z.array(OpEnvelope).max(500, 'at most 500 ops per batch'),
+  ops: BatchOps,
   deviceTime: z.string().max(40),
   pendingOps: z.number().int().min(0).optional(),
   cursor: z.number().int().min(0).optional(),
@@ -85,12 +111,7 @@ type WireOp = z.infer<typeof FullOp>;
 type ParsedOp = { success: true; data: WireOp } | { success: false; error: z.ZodError };
 
 const fullOpKeys = new Set(Object.keys(FullOp.shape));
-const noControl = /^[^\p{Cc}]*$/u;
-const cardNoPattern = /^[0-9]{4,20}$/;
-const isText = (v: unknown, min: number, max: number): boolean => typeof v === 'string' && v.length >= min && v.length <= max && noControl.test(v);
-const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
-const isString = (v: unknown, max: number): boolean => typeof v === 'string' && v.length <= max;
-const absent = (v: unknown): boolean => v === undefined || v === null;
+
 
 /**
  * The op of almost every batch — a redemption or top-up with every field well-formed — checked by
@@ -180,7 +201,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SyncIngest {
   /** SQLite: batches written through one group commit (one writer anyway); PostgreSQL: none. */
-  private readonly group: GroupCommit<string> | undefined;
+  private readonly group: GroupCommit<IngestGroup, GroupHint> | undefined;
 
   constructor(
     private readonly db: Knex,
@@ -190,7 +211,22 @@ export class SyncIngest {
   ) {
     // The rollup's time zone is read once per group: only a transaction of its own changes it (a
     // rebuild), and none runs while the group's transaction holds the one connection.
-    this.group = dialectOf(db) === 'sqlite' ? new GroupCommit(db, rollupTimeZone) : undefined;
+    this.group =
+      dialectOf(db) === 'sqlite'
+        ? new GroupCommit<IngestGroup, GroupHint>(
+            db,
+            async (trx, alone, hints) => {
+              const timeZone = await rollupTimeZone(trx);
+              if (alone) return { timeZone, staged: undefined };
+              const staged = new Staged(timeZone, true);
+              await staged.prefetch(trx, hints);
+              return { timeZone, staged };
+            },
+            async (trx, group) => {
+              if (group.staged) await group.staged.sync(trx);
+            },
+          )
+        : undefined;
   }
 
   async upload(principal: Principal, batch: SyncBatch): Promise<SyncBatchResult> {
@@ -209,8 +245,13 @@ export class SyncIngest {
       parsedOps.push(parseOp(ops[i]!));
     }
 
-    const attempt = (checkAll: boolean, timeZone: string | undefined) => async (trx: Knex.Transaction) => {
-      const run = new BatchRun(trx, this.policy, principal, this.registry, now, timeZone);
+    // A batch of redemptions and top-ups only is applied in memory on the group's cards and written
+    // with the group's other batches (SQLite); any other kind goes through the card registry, which
+    // reads and writes the database itself, so such a batch writes its own rows in a savepoint.
+    const plain = ops.every((o) => o['kind'] === 'redeem' || o['kind'] === 'top_up');
+
+    const attempt = (checkAll: boolean, staged: Staged) => async (trx: Knex.Transaction) => {
+      const run = new BatchRun(trx, this.policy, principal, this.registry, now, staged);
       const firstExpected = await run.lockTerminal();
       let expected = firstExpected;
       // Ops at or past the expected seq are new unless the terminal reused an op id (a bug); the
@@ -263,60 +304,123 @@ export class SyncIngest {
       }
 
       await run.applyToLedger(accepted);
-      const position = await run.finish(expected, expected - firstExpected, batch, nowDate);
-      return { expectedSeq: expected, results, position };
+      await run.finish(expected, expected - firstExpected, batch, nowDate);
+      // A batch written on its own has its position now; one staged in a group gets the group's.
+      const position = staged.shared ? undefined : await staged.writeAll(trx);
+      return { expectedSeq: expected, results, position, staged };
     };
-    // `scope`: the database (a transaction of the batch's own) or a group's transaction (a savepoint).
-    const write = async (scope: Knex, timeZone?: string) => {
+    // A batch writing its own rows: in a transaction of its own (PostgreSQL) or a savepoint in the
+    // group's transaction (`scope` is then the group's transaction).
+    const alone = async (scope: Knex, timeZone?: string) => {
       try {
-        return await scope.transaction(attempt(false, timeZone));
+        return await scope.transaction(attempt(false, new Staged(timeZone, false)));
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
-        return scope.transaction(attempt(true, timeZone));
+        return scope.transaction(attempt(true, new Staged(timeZone, false)));
       }
     };
-    const outcome = this.group ? await this.group.run(write) : await write(this.db);
-    const { expectedSeq, results, position } = outcome;
+    const outcome = this.group
+      ? await this.group.run(async (trx, group) => {
+          const { staged } = group;
+          if (staged && plain) {
+            try {
+              const outcome = await attempt(false, staged)(trx);
+              staged.writeBehind(trx);
+              return outcome;
+            } catch (error) {
+              // The group's transaction is used next only once the writes started behind are done.
+              await staged.drained().catch(() => {});
+              throw error;
+            }
+          }
+          // What the group staged so far is written first: the registry reads the database.
+          await group.staged?.sync(trx);
+          try {
+            return await alone(trx, group.timeZone);
+          } finally {
+            group.staged?.forget();
+          }
+        }, plain ? { terminalId, cardNos: parsedOps.flatMap((p) => (p.success ? [p.data.cardNo] : [])) } : undefined)
+      : await alone(this.db);
+    const { expectedSeq, results } = outcome;
+    const position = outcome.position ?? outcome.staged.position;
+    if (!position) throw new Error('the batch was written without a change-log position');
     return { expectedSeq, results, head: position.head, blacklistVersion: position.blacklistVersion, serverTime: now };
   }
+}
+
+/** What a plain batch will read: its terminal and cards (a group reads them for all its batches at once). */
+interface GroupHint {
+  readonly terminalId: string;
+  readonly cardNos: readonly string[];
+}
+
+/** A group's context: the rollup's time zone, and the rows its plain batches staged (none when each batch writes its own). */
+interface IngestGroup {
+  readonly timeZone: string;
+  readonly staged: Staged | undefined;
 }
 
 /** A batch's write in a group: it runs in the group's transaction, and its outcome waits for the commit. */
 type GroupWork<C, T> = (trx: Knex.Transaction, context: C) => Promise<T>;
 
-interface GroupJob<C> {
+interface GroupJob<C, H> {
   readonly work: GroupWork<C, unknown>;
+  readonly hint: H | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
 
 /**
+ * A write of what a group's batches staged failed: which batch it was is not known, so the group is
+ * written again with each batch writing its own rows in its own savepoint.
+ */
+export class GroupWriteError extends Error {
+  constructor(cause: unknown) {
+    super('writing the batches staged in the group failed', { cause });
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
  * Group commit for SQLite (DESIGN §7): SQLite has one writer, so concurrent batches wait for each
  * other anyway. Batches that queued up while a group was being written are written next in ONE
- * transaction, each in its own savepoint — a batch that fails is rolled back to its savepoint and
- * gets its own error, its neighbours go on — and every batch of the group is answered only after
- * the group's COMMIT (a terminal never gets an ack for an op that is not committed). Pokes follow
- * the commit too (`appendChanges` waits for the outermost transaction).
+ * transaction, and every batch of the group is answered only after the group's COMMIT (a terminal
+ * never gets an ack for an op that is not committed). Pokes follow the commit too (`appendChanges`
+ * waits for the outermost transaction).
+ *
+ * A batch may leave rows for the group to write once at its end (`finish`: one statement per table
+ * for the whole group), or write its own in a savepoint — a batch that fails is then rolled back to
+ * its savepoint and gets its own error, its neighbours go on. If the group's own write fails
+ * ({@link GroupWriteError}, or `finish` throws), the transaction is rolled back and the group is
+ * written again with `context(trx, true)`: every batch on its own.
  */
-export class GroupCommit<C> {
-  private readonly queue: GroupJob<C>[] = [];
+export class GroupCommit<C, H = unknown> {
+  private readonly queue: GroupJob<C, H>[] = [];
   private writing = false;
 
   constructor(
     private readonly db: Knex,
-    /** What every batch of a group needs, read once at the group's start in its transaction. */
-    private readonly context: (trx: Knex.Transaction) => Promise<C>,
+    /**
+     * What every batch of a group needs, made at the group's start in its transaction; `alone`: each
+     * batch writes its own rows; `hints`: what the batches said they will need (to read it at once).
+     */
+    private readonly context: (trx: Knex.Transaction, alone: boolean, hints: readonly H[]) => Promise<C>,
+    /** The group's own write, after its batches and before the commit. */
+    private readonly finish: (trx: Knex.Transaction, context: C) => Promise<void> = async () => {},
     /** Batches per group (500 ops each at most). */
     private readonly maxBatches = 16,
   ) {}
 
   /**
    * Runs `work` in the next group's transaction and settles with its outcome after that group's
-   * commit. `work` makes its own savepoint (`trx.transaction`), so a failure leaves the group whole.
+   * commit. `work` stages its rows in the context or makes its own savepoint (`trx.transaction`), so
+   * a failure leaves the group whole; it may run twice (the second time alone).
    */
-  run<T>(work: GroupWork<C, T>): Promise<T> {
+  run<T>(work: GroupWork<C, T>, hint?: H): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, hint, resolve: resolve as (value: unknown) => void, reject });
       if (!this.writing) void this.drain();
     });
   }
@@ -335,24 +439,38 @@ export class GroupCommit<C> {
   }
 
   /** Writes and commits one group; returns what answers its batches (call it after the commit only). */
-  private async commit(group: readonly GroupJob<C>[]): Promise<() => void> {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    try {
-      await this.db.transaction(async (trx) => {
-        const context = await this.context(trx);
+  private async commit(group: readonly GroupJob<C, H>[]): Promise<() => void> {
+    let outcomes: Outcome[] = [];
+    const write = (alone: boolean) =>
+      this.db.transaction(async (trx) => {
+        outcomes = [];
+        const context = await this.context(trx, alone, group.flatMap((job) => (job.hint === undefined ? [] : [job.hint])));
         for (const job of group) {
           try {
             outcomes.push({ ok: true, value: await job.work(trx, context) });
           } catch (error) {
+            if (error instanceof GroupWriteError && !alone) throw error;
             outcomes.push({ ok: false, error });
             // Some errors (disk full, I/O) make SQLite roll the whole transaction back; what the
             // group wrote before is gone then, and none of it may be acknowledged.
             if (!(await stillInTransaction(trx))) throw new Error('the group transaction was rolled back', { cause: error });
           }
         }
+        try {
+          await this.finish(trx, context);
+        } catch (error) {
+          throw alone ? error : new GroupWriteError(error);
+        }
         // Fault tests kill the process here: the group's batches written, nothing committed.
         if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.group_before_commit' && group.length > 1) process.kill(process.pid, 'SIGKILL');
       });
+    try {
+      try {
+        await write(false);
+      } catch (error) {
+        if (!(error instanceof GroupWriteError)) throw error;
+        await write(true);
+      }
     } catch (error) {
       // BEGIN or COMMIT failed, or the transaction was lost: nothing of the group is committed.
       return () =>
@@ -390,7 +508,287 @@ function remember(known: Map<string, Known[]>, opId: string, hash: string, reaso
   known.set(opId, list);
 }
 
-/** One batch's transaction: what it read, and what it will write at the end. */
+/** A terminal as the batches being written have left it, and what its row gets. */
+interface TerminalState {
+  nextSeq: number;
+  opsReceived: number;
+  /** Columns of `sync_terminals` to set (the latest batch's), beside next_seq and ops_received. */
+  set: Record<string, unknown>;
+  /** Whether it changed since the last write. */
+  dirty: boolean;
+}
+
+const terminalKey: Column = { name: 'terminal_id', pg: 'uuid' };
+const terminalColumns: Record<string, Column> = Object.fromEntries(
+  (
+    [
+      ['next_seq', 'int4'], ['ops_received', 'int4'], ['last_seen_at', 'text'], ['last_upload_at', 'text'], ['device_time', 'text'],
+      ['clock_skew_ms', 'int8'], ['pending_ops', 'int4'], ['cursor', 'int8'],
+    ] as const
+  ).map(([name, pg]) => [name, { name, pg }]),
+);
+const parkedColumns: Column[] = [
+  { name: 'id', pg: 'uuid' }, { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' },
+  { name: 'hash', pg: 'text' }, { name: 'reason', pg: 'text' }, { name: 'detail', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'parked_at', pg: 'text' },
+];
+const alertColumns: Column[] = ['id', 'card_no', 'kind', 'op_id', 'other_op_id', 'terminal_id', 'cinema_id', 'detail', 'raised_at', 'hotlisted_at'].map((name) => ({ name, pg: 'text' }));
+const cardKey: Column = { name: 'card_no', pg: 'text' };
+const miscColumns: Column[] = [
+  { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' }, { name: 'kind', pg: 'text' },
+  { name: 'card_no', pg: 'text' }, { name: 'hash', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'received_at', pg: 'text' },
+];
+
+/**
+ * What batches applied and have not written yet, and the cards and terminals as they stand with
+ * it: one batch's (written at its end, in its transaction or savepoint), or — `shared` — a SQLite
+ * group's, which its plain batches stage into one after another and which is written once at the
+ * group's end, one statement per table. Cards and terminals missing here are read from the
+ * database, which has them as they stand (only what is here is unwritten).
+ */
+class Staged {
+  readonly ledgerRows: LedgerRow[] = [];
+  /** Stored waiting rows applied since (status, maybe anomaly, to write back). */
+  readonly promoted: LedgerRow[] = [];
+  readonly parkedRows: unknown[][] = [];
+  readonly miscRows: unknown[][] = [];
+  readonly alertRows: Record<string, unknown>[] = [];
+  /** Cards as they stand, and as the database has them. */
+  readonly cards = new Map<string, CardRow>();
+  readonly stored = new Map<string, CardRow>();
+  /** Cards changed since the last write of rows. */
+  readonly touched = new Set<string>();
+  /** Cards written or to be written: each gets its change-log row at the end, the hotlisted ones a blacklist row first. */
+  readonly changed = new Set<string>();
+  readonly hotlisted = new Set<string>();
+  readonly terminals = new Map<string, TerminalState>();
+  /** The latest batch's time of receipt (the change log's). */
+  now = '';
+  /** The change log's position after the last write. */
+  position: LogPosition | undefined;
+  /** Shared: the card types of the group's cards, and the change log's head as this transaction has it. */
+  private readonly types = new CardTypes();
+  private head: LogPosition | undefined;
+
+  constructor(
+    /** The rollup's time zone when the caller has read it already (a group reads it once). */
+    readonly timeZone: string | undefined,
+    readonly shared: boolean,
+  ) {}
+
+  /** Writes started behind the batches (a group's), one after another on the transaction's connection. */
+  private behind: Promise<void> = Promise.resolve();
+  private behindFailed: { error: unknown } | undefined;
+
+  private get empty(): boolean {
+    return this.ledgerRows.length + this.promoted.length + this.parkedRows.length + this.miscRows.length + this.alertRows.length + this.changed.size + this.touched.size === 0 &&
+      ![...this.terminals.values()].some((t) => t.dirty);
+  }
+
+  /** Reads the terminals and cards a group's batches will apply their ops to, each once. */
+  async prefetch(trx: Knex.Transaction, hints: readonly GroupHint[]): Promise<void> {
+    const ids = [...new Set(hints.map((h) => h.terminalId))];
+    for (const row of await selectByKeys<{ terminal_id: string; next_seq: number; ops_received: number }>(trx, 'sync_terminals', 'terminal_id', ids)) {
+      this.terminals.set(row.terminal_id, { nextSeq: row.next_seq, opsReceived: Number(row.ops_received), set: {}, dirty: false });
+    }
+    const cards = await selectByKeys<CardRow>(trx, 'cards', 'card_no', [...new Set(hints.flatMap((h) => h.cardNos))]);
+    for (const row of cards) {
+      this.cards.set(row.card_no, row);
+      this.stored.set(row.card_no, row);
+    }
+    await this.types.fromCards(trx, cards);
+  }
+
+  /** Writes what is staged, so that a read of the database sees it (a group's; one batch's has nothing staged then). */
+  async sync(trx: Knex.Transaction): Promise<void> {
+    await this.drained();
+    if (!this.empty) this.position = await this.writeAll(trx);
+  }
+
+  /**
+   * Starts writing what is staged now, behind any such write still running, and returns at once:
+   * SQLite writes one batch of a group while the next is applied on this thread. What is written
+   * is taken now; a failure surfaces at {@link drained} (every later read and the group's end).
+   */
+  writeBehind(trx: Knex.Transaction): void {
+    const plan = this.plan(true);
+    this.behind = this.behind.then(async () => {
+      if (this.behindFailed) return;
+      try {
+        this.position = await this.execute(trx, plan);
+      } catch (error) {
+        this.behindFailed = { error };
+      }
+    });
+  }
+
+  /** Waits for the writes started behind; throws (a {@link GroupWriteError}) if one failed. */
+  async drained(): Promise<void> {
+    await this.behind;
+    if (this.behindFailed) throw new GroupWriteError(this.behindFailed.error);
+  }
+
+  /** After a batch that wrote its own rows through the registry: read cards and terminals afresh. */
+  forget(): void {
+    this.cards.clear();
+    this.stored.clear();
+    this.terminals.clear();
+    this.head = undefined;
+  }
+
+  /** Writes the ledger rows and card rows staged so far (they stay in this transaction). */
+  async writeRows(trx: Knex.Transaction): Promise<void> {
+    await this.execute(trx, this.plan(false));
+  }
+
+  /** Writes everything staged, the terminals' rows, and the change log (last: it takes the head lock). */
+  async writeAll(trx: Knex.Transaction): Promise<LogPosition> {
+    return (await this.execute(trx, this.plan(true)))!;
+  }
+
+  /**
+   * Takes what is staged into the statements' rows: the cards' changed columns (against the rows as
+   * the database has them, which they then are), and — `all` — the parked and kept ops, alerts,
+   * terminals and change-log entries too.
+   */
+  private plan(all: boolean): WritePlan {
+    // Only the columns that changed are written (a redemption moves four), grouped by which they
+    // are: one statement per group, and indexes over unchanged columns are left alone.
+    const cardUpdates = new Map<string, { columns: Column[]; rows: unknown[][] }>();
+    for (const no of [...this.touched].sort()) {
+      const card = this.cards.get(no)!;
+      const before = this.stored.get(no);
+      const changed = cardColumns.filter((col) => before?.[col.name] !== card[col.name]);
+      this.stored.set(no, card);
+      this.changed.add(no);
+      if (changed.length === 0) continue;
+      const key = changed.map((col) => col.name).join(',');
+      let update = cardUpdates.get(key);
+      if (!update) cardUpdates.set(key, (update = { columns: changed, rows: [] }));
+      update.rows.push([no, ...changed.map((col) => card[col.name])]);
+    }
+    const plan: WritePlan = {
+      ledgerRows: this.ledgerRows.splice(0),
+      promoted: this.promoted.splice(0),
+      cardUpdates: [...cardUpdates.values()],
+      timeZone: this.timeZone,
+    };
+    this.touched.clear();
+    if (!all) return plan;
+    const terminalUpdates = new Map<string, { columns: Column[]; rows: unknown[][] }>();
+    for (const [id, t] of this.terminals) {
+      if (!t.dirty) continue;
+      t.dirty = false;
+      const values: Record<string, unknown> = { next_seq: t.nextSeq, ops_received: t.opsReceived, ...t.set };
+      const names = Object.keys(values).sort();
+      const key = names.join(',');
+      let update = terminalUpdates.get(key);
+      if (!update) terminalUpdates.set(key, (update = { columns: names.map((n) => terminalColumns[n]!), rows: [] }));
+      update.rows.push([id, ...names.map((n) => values[n])]);
+    }
+    plan.rest = {
+      parkedRows: this.parkedRows.splice(0),
+      miscRows: this.miscRows.splice(0),
+      alertRows: this.alertRows.splice(0),
+      terminalUpdates: [...terminalUpdates.values()],
+      // Blacklist entries first: a terminal applies them before anything else in the same pull.
+      entries: [
+        ...[...this.hotlisted].sort().map((no) => blacklistChange(this.cards.get(no)!, this.now)),
+        ...[...this.changed].sort().map((no) => cardChange(this.cards.get(no)!)),
+      ],
+      now: this.now,
+    };
+    this.hotlisted.clear();
+    this.changed.clear();
+    return plan;
+  }
+
+  private async execute(trx: Knex.Transaction, plan: WritePlan): Promise<LogPosition | undefined> {
+    try {
+      if (this.shared) return await this.executeScript(trx, plan);
+      await insertRows(trx, 'ledger_entries', ledgerColumns, plan.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
+      // The rollup counts a row from its insert whatever its status (reports/rollups.ts), so rows
+      // promoted from waiting change no rollup; only the new rows are added.
+      await addToRollups(trx, plan.ledgerRows, plan.timeZone);
+      // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
+      for (const row of plan.promoted) {
+        await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
+      }
+      for (const { columns, rows } of plan.cardUpdates) await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, columns, rows);
+      const { rest } = plan;
+      if (!rest) return undefined;
+      await insertRows(trx, 'sync_parked', parkedColumns, rest.parkedRows);
+      await insertRows(trx, 'sync_misc_ops', miscColumns, rest.miscRows);
+      if (rest.alertRows.length > 0) await trx('fraud_alerts').insert(rest.alertRows);
+      for (const { columns, rows } of rest.terminalUpdates) await updateRows(trx, 'sync_terminals', terminalKey, columns, rows);
+      const position = (await appendChanges(trx, rest.entries, rest.now)) ?? (await logPosition(trx));
+      // Fault tests kill the process here: the batch's rows written, nothing committed.
+      if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && rest.entries.length > 0) process.kill(process.pid, 'SIGKILL');
+      return position;
+    } catch (error) {
+      throw this.shared ? new GroupWriteError(error) : error;
+    }
+  }
+
+  /**
+   * A group's write (SQLite) as ONE script: the same statements as {@link execute}'s, run back to
+   * back by SQLite while this thread applies the next batches. The change log's ids follow the head
+   * this transaction holds (read once; the group holds the write lock).
+   */
+  private async executeScript(trx: Knex.Transaction, plan: WritePlan): Promise<LogPosition | undefined> {
+    const script = new SqliteScript();
+    script.insert('ledger_entries', ledgerColumns, plan.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
+    if (plan.ledgerRows.length > 0) {
+      const unread = [...new Set(plan.ledgerRows.map((r) => r.card_no))].filter((no) => !this.types.has(no));
+      if (unread.length > 0) await this.types.read(trx, unread);
+      script.add(...rollupStatements(plan.ledgerRows, plan.timeZone ?? (await rollupTimeZone(trx)), this.types));
+    }
+    for (const row of plan.promoted) {
+      script.add({ sql: 'UPDATE ledger_entries SET status = ?, anomaly = ? WHERE op_id = ?', params: [row.status, row.anomaly, row.op_id] });
+    }
+    for (const { columns, rows } of plan.cardUpdates) script.update('cards', cardKey, columns, rows);
+    const { rest } = plan;
+    if (!rest) {
+      await script.run(trx);
+      return undefined;
+    }
+    script.insert('sync_parked', parkedColumns, rest.parkedRows);
+    script.insert('sync_misc_ops', miscColumns, rest.miscRows);
+    script.insert('fraud_alerts', alertColumns, rest.alertRows.map((a) => alertColumns.map((c) => a[c.name])));
+    for (const { columns, rows } of rest.terminalUpdates) script.update('sync_terminals', terminalKey, columns, rows);
+    this.head ??= await logPosition(trx);
+    const append = rest.entries.length > 0 ? appendStatements(rest.entries, this.head, rest.now) : undefined;
+    if (append) script.add(append.head).insert('change_log', changeLogColumns, append.rows);
+    await script.run(trx);
+    if (!append) return this.head;
+    this.head = append.position;
+    pokeOnCommit(trx, append.position);
+    // Fault tests kill the process here: the batches' rows written, nothing committed.
+    if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit') process.kill(process.pid, 'SIGKILL');
+    return append.position;
+  }
+}
+
+/** What one write of {@link Staged} puts in the database: rows only, or everything (`rest`). */
+interface WritePlan {
+  readonly ledgerRows: LedgerRow[];
+  readonly promoted: LedgerRow[];
+  readonly cardUpdates: { columns: Column[]; rows: unknown[][] }[];
+  readonly timeZone: string | undefined;
+  rest?: {
+    readonly parkedRows: unknown[][];
+    readonly miscRows: unknown[][];
+    readonly alertRows: Record<string, unknown>[];
+    readonly terminalUpdates: { columns: Column[]; rows: unknown[][] }[];
+    readonly entries: ChangeEntry[];
+    readonly now: string;
+  };
+}
+
+/**
+ * One batch: what it read, and what it applied — staged at its end (`finish`) for its own write
+ * or its group's. Until then nothing of it is in {@link Staged}, so a batch that fails midway
+ * leaves its group as it was.
+ */
 class BatchRun {
   private readonly ledgerRows: LedgerRow[] = [];
   /** This batch's rows by card and seq (not yet in the database). */
@@ -400,15 +798,13 @@ class BatchRun {
   private readonly parkedRows: unknown[][] = [];
   private readonly miscRows: unknown[][] = [];
   private readonly alerts: Alert[] = [];
+  /** The batch's cards as they stand. */
   private readonly cards = new Map<string, CardRow>();
-  /** Each card as the database has it in this transaction (read, or last written by {@link flush}). */
-  private readonly stored = new Map<string, CardRow>();
   private readonly touched = new Set<string>();
   private readonly hotlisted = new Set<string>();
-  /** Cards written by {@link flush} already: each gets its change-log row at the end. */
-  private readonly flushed = new Set<string>();
   private readonly terminalId: string;
   private readonly cinemaId: string;
+  private terminal: TerminalState | undefined;
 
   constructor(
     private readonly trx: Knex.Transaction,
@@ -416,8 +812,7 @@ class BatchRun {
     private readonly principal: Principal,
     private readonly registry: CardRegistry,
     private readonly now: string,
-    /** The rollup's time zone when the caller read it already (a group reads it once). */
-    private readonly timeZone: string | undefined,
+    private readonly staged: Staged,
   ) {
     this.terminalId = principal.terminal!.id;
     this.cinemaId = principal.cinemaId!;
@@ -426,22 +821,31 @@ class BatchRun {
   /** Locks (creating) the terminal's row; returns the next expected term seq. */
   async lockTerminal(): Promise<number> {
     const { trx } = this;
+    const known = this.staged.terminals.get(this.terminalId);
+    if (known) {
+      this.terminal = { ...known };
+      return known.nextSeq;
+    }
     const lock = dialectOf(trx) === 'postgres' ? ' FOR UPDATE' : '';
     const select = async () =>
-      (await sqlQuery<{ next_seq: number }>(trx, `SELECT next_seq FROM sync_terminals WHERE terminal_id = ?${lock}`, [this.terminalId]))[0];
-    const row = await select();
-    if (row) return row.next_seq;
-    await trx('sync_terminals')
-      .insert({ terminal_id: this.terminalId, cinema_id: this.cinemaId, next_seq: 1, ops_received: 0 })
-      .onConflict('terminal_id')
-      .ignore();
-    return (await select())!.next_seq;
+      (await sqlQuery<{ next_seq: number; ops_received: number }>(trx, `SELECT next_seq, ops_received FROM sync_terminals WHERE terminal_id = ?${lock}`, [this.terminalId]))[0];
+    let row = await select();
+    if (!row) {
+      await trx('sync_terminals')
+        .insert({ terminal_id: this.terminalId, cinema_id: this.cinemaId, next_seq: 1, ops_received: 0 })
+        .onConflict('terminal_id')
+        .ignore();
+      row = (await select())!;
+    }
+    this.terminal = { nextSeq: row.next_seq, opsReceived: Number(row.ops_received), set: {}, dirty: false };
+    return row.next_seq;
   }
 
   /** Every earlier upload of these op ids: accepted ones (ledger or kept) and parked ones. */
   async knownOps(opIds: readonly string[]): Promise<Map<string, Known[]>> {
     const known = new Map<string, Known[]>();
     if (opIds.length === 0) return known;
+    await this.staged.sync(this.trx);
     const uuids = opIds.filter((id) => UUID.test(id));
     const { trx } = this;
     // One after another: a transaction is one connection.
@@ -465,14 +869,21 @@ class BatchRun {
 
   async applyToLedger(accepted: readonly { op: WireOp; result: SyncOpResult }[]): Promise<void> {
     const cardNos = [...new Set(accepted.filter((a) => !isKeptOnly(a.op.kind)).map((a) => a.op.cardNo))].sort();
-    if (cardNos.length > 0) {
-      // Locked in card-number order: two batches sharing cards cannot deadlock.
-      for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', cardNos)) {
-        this.cards.set(row.card_no, row);
-        this.stored.set(row.card_no, row);
-      }
+    const { staged } = this;
+    const missing = cardNos.filter((no) => !staged.cards.has(no));
+    // Locked in card-number order: two batches sharing cards cannot deadlock.
+    for (const row of await selectByKeys<CardRow>(this.trx, 'cards', 'card_no', missing)) {
+      staged.cards.set(row.card_no, row);
+      staged.stored.set(row.card_no, row);
     }
-    for (const { op, result } of accepted) {
+    for (const no of cardNos) {
+      const row = staged.cards.get(no);
+      if (row) this.cards.set(no, row);
+    }
+    for (let i = 0; i < accepted.length; i++) {
+      // Now and then the writes started behind (a group's) get the thread for their next statement.
+      if (i > 0 && i % 100 === 0 && this.staged.shared) await new Promise((resolve) => setImmediate(resolve));
+      const { op, result } = accepted[i]!;
       const reject = (reason: string, detail: string) => Object.assign(result, this.park(op, reason, detail));
       if (!UUID.test(op.opId)) {
         reject('invalid_op', 'opId must be a UUID');
@@ -581,6 +992,7 @@ class BatchRun {
    * and writes the card itself), then takes the card row back. A CentralError is the refusal.
    */
   private async viaRegistry(op: WireOp, step: (registry: CardRegistry) => Promise<unknown>): Promise<string | undefined> {
+    if (this.staged.shared) throw new Error(`a ${op.kind} op in a batch staged in its group`);
     await this.flush();
     const registry = this.registry.forSyncedOp(this.trx, {
       opId: op.opId,
@@ -599,42 +1011,31 @@ class BatchRun {
     const fresh = await this.trx<CardRow>('cards').where({ card_no: op.cardNo }).first();
     if (fresh) {
       this.cards.set(op.cardNo, fresh);
-      this.stored.set(op.cardNo, fresh);
+      this.staged.cards.set(op.cardNo, fresh);
+      this.staged.stored.set(op.cardNo, fresh);
     }
     return undefined;
   }
 
-  /** Writes the ledger rows and card rows gathered so far (they stay in this transaction). */
+  /** Stages what the batch applied so far for its own write (the registry writes the card next). */
   private async flush(): Promise<void> {
-    const { trx } = this;
-    await insertRows(trx, 'ledger_entries', ledgerColumns, this.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
-    // The rollup counts a row from its insert whatever its status (reports/rollups.ts), so rows this
-    // batch promotes from waiting below change no rollup; only the new rows are added.
-    await addToRollups(trx, this.ledgerRows, this.timeZone);
-    // Gap fills are rare (another terminal was offline): one statement per promoted row is fine.
-    for (const row of this.promoted) {
-      await trx('ledger_entries').where({ op_id: row.op_id }).update({ status: row.status, anomaly: row.anomaly });
+    this.stageRows();
+    await this.staged.writeRows(this.trx);
+  }
+
+  /** Moves the batch's ledger rows and changed cards into {@link Staged}. */
+  private stageRows(): void {
+    const { staged } = this;
+    staged.ledgerRows.push(...this.ledgerRows);
+    staged.promoted.push(...this.promoted);
+    for (const no of this.touched) {
+      staged.cards.set(no, this.cards.get(no)!);
+      staged.touched.add(no);
     }
-    // Only the columns that changed are written (a redemption moves four), grouped by which they
-    // are: one statement per group, and indexes over unchanged columns are left alone.
-    const groups = new Map<string, { columns: typeof cardColumns; rows: unknown[][] }>();
-    for (const no of [...this.touched].sort()) {
-      const card = this.cards.get(no)!;
-      const before = this.stored.get(no);
-      const changed = cardColumns.filter((col) => before?.[col.name] !== card[col.name]);
-      this.stored.set(no, card);
-      this.flushed.add(no);
-      if (changed.length === 0) continue;
-      const key = changed.map((col) => col.name).join(',');
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { columns: changed, rows: [] }));
-      group.rows.push([no, ...changed.map((col) => card[col.name])]);
-    }
-    for (const { columns, rows } of groups.values()) await updateRows(trx, 'cards', { name: 'card_no', pg: 'text' }, columns, rows);
     this.ledgerRows.length = 0;
     this.promoted.length = 0;
     this.touched.clear();
-    this.batchRows.clear(); // written: read back from the database from now on
+    this.batchRows.clear(); // staged: read back from the database (after a write) from now on
   }
 
   private keep(op: WireOp): void {
@@ -645,6 +1046,7 @@ class BatchRun {
   private async opAt(cardNo: string, seq: number): Promise<Pick<LedgerRow, 'op_id' | 'kind'> | undefined> {
     const local = this.batchRows.get(cardNo)?.get(seq);
     if (local) return local;
+    await this.staged.sync(this.trx);
     return this.trx<LedgerRow>('ledger_entries').where({ card_no: cardNo, seq }).first('op_id', 'kind');
   }
 
@@ -674,6 +1076,7 @@ class BatchRun {
     };
     if (seq < card.issue_from_seq) {
       row.anomaly = 'previous_issue';
+      await this.staged.sync(this.trx);
       row.issue_epoch = await issueEpochOf(this.trx, op.cardNo, seq);
     }
     if (seq <= card.applied_seq) {
@@ -702,6 +1105,7 @@ class BatchRun {
       if (seq > current.max_seq) break;
       row = this.batchRows.get(current.card_no)?.get(seq);
       if (!row) {
+        if (!stored) await this.staged.sync(this.trx);
         stored ??= new Map(
           (await this.trx<LedgerRow>('ledger_entries').where({ card_no: current.card_no, status: 'waiting' }).where('seq', '>=', seq)).map((r) => [r.seq, r]),
         );
@@ -735,68 +1139,43 @@ class BatchRun {
     this.touched.add(card.card_no);
   }
 
-  /** Writes everything, advances the terminal, appends the change log (last: it takes the head lock). */
-  async finish(expected: number, opsReceived: number, batch: SyncBatch, nowDate: Date): Promise<LogPosition> {
-    const { trx } = this;
-    await this.flush();
-    const touched = [...this.flushed].sort().map((no) => this.cards.get(no)!);
-    await insertRows(
-      trx,
-      'sync_parked',
-      [
-        { name: 'id', pg: 'uuid' }, { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' },
-        { name: 'hash', pg: 'text' }, { name: 'reason', pg: 'text' }, { name: 'detail', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'parked_at', pg: 'text' },
-      ],
-      this.parkedRows,
-    );
-    await insertRows(
-      trx,
-      'sync_misc_ops',
-      [
-        { name: 'op_id', pg: 'text' }, { name: 'terminal_id', pg: 'uuid' }, { name: 'term_seq', pg: 'int4' }, { name: 'kind', pg: 'text' },
-        { name: 'card_no', pg: 'text' }, { name: 'hash', pg: 'text' }, { name: 'op', pg: 'text' }, { name: 'received_at', pg: 'text' },
-      ],
-      this.miscRows,
-    );
-    if (this.alerts.length > 0) {
-      await trx('fraud_alerts').insert(
-        this.alerts.map((a) => ({
-          id: newId(),
-          card_no: a.op.cardNo,
-          kind: a.kind,
-          op_id: a.op.opId,
-          other_op_id: a.otherOpId,
-          terminal_id: this.terminalId,
-          cinema_id: this.cinemaId,
-          detail: a.detail,
-          raised_at: this.now,
-          hotlisted_at: this.hotlisted.has(a.op.cardNo) ? this.now : null,
-        })),
-      );
+  /** Stages everything the batch did, the terminal's advance included, for its own write or its group's. */
+  async finish(expected: number, opsReceived: number, batch: SyncBatch, nowDate: Date): Promise<void> {
+    const { staged } = this;
+    this.stageRows();
+    staged.parkedRows.push(...this.parkedRows);
+    staged.miscRows.push(...this.miscRows);
+    for (const a of this.alerts) {
+      staged.alertRows.push({
+        id: newId(),
+        card_no: a.op.cardNo,
+        kind: a.kind,
+        op_id: a.op.opId,
+        other_op_id: a.otherOpId,
+        terminal_id: this.terminalId,
+        cinema_id: this.cinemaId,
+        detail: a.detail,
+        raised_at: this.now,
+        hotlisted_at: this.hotlisted.has(a.op.cardNo) ? this.now : null,
+      });
     }
+    for (const no of this.hotlisted) staged.hotlisted.add(no);
     const deviceMs = Date.parse(batch.deviceTime);
-    const set: Record<string, unknown> = {
-      next_seq: expected,
-      last_seen_at: this.now,
-      last_upload_at: this.now,
-      ...(Number.isFinite(deviceMs) ? { device_time: new Date(deviceMs).toISOString(), clock_skew_ms: deviceMs - nowDate.getTime() } : {}),
-      ...(batch.pendingOps !== undefined ? { pending_ops: batch.pendingOps } : {}),
-      ...(batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
-    };
-    await sqlQuery(
-      trx,
-      `UPDATE sync_terminals SET ops_received = ops_received + ?, ${Object.keys(set).map((k) => `${k} = ?`).join(', ')} WHERE terminal_id = ?`,
-      [opsReceived, ...Object.values(set), this.terminalId],
-    );
-    // Blacklist entries first: a terminal applies them before anything else in the same pull.
-    const entries: ChangeEntry[] = [
-      ...[...this.hotlisted].map((no) => blacklistChange(this.cards.get(no)!, this.now)),
-      ...touched.map(cardChange),
-    ];
-    const position = (await appendChanges(trx, entries, this.now)) ?? (await logPosition(trx));
-    // Fault tests kill the process here: everything written, nothing committed.
-    if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit' && touched.length > 0) process.kill(process.pid, 'SIGKILL');
-    return position;
+    const terminal = this.terminal!;
+    staged.terminals.set(this.terminalId, {
+      nextSeq: expected,
+      opsReceived: terminal.opsReceived + opsReceived,
+      set: {
+        ...terminal.set,
+        last_seen_at: this.now,
+        last_upload_at: this.now,
+        ...(Number.isFinite(deviceMs) ? { device_time: new Date(deviceMs).toISOString(), clock_skew_ms: deviceMs - nowDate.getTime() } : {}),
+        ...(batch.pendingOps !== undefined ? { pending_ops: batch.pendingOps } : {}),
+        ...(batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
+      },
+      dirty: true,
+    });
+    if (this.now > staged.now) staged.now = this.now;
   }
 }
 
@@ -819,7 +1198,15 @@ function payloadOf(payloadJson: string): Record<string, unknown> {
   }
 }
 
-function amountOf(payloadJson: string): number | null {
+/** The usual payload of a redemption: its amount alone. */
+const amountOnly = /^\{"amountFen":(0|[1-9]\d{0,8})\}$/;
+
+export function amountOf(payloadJson: string): number | null {
+  const usual = amountOnly.exec(payloadJson);
+  if (usual) {
+    const fen = Number(usual[1]);
+    return fen <= 100_000_000 ? fen : null;
+  }
   try {
     const v = (JSON.parse(payloadJson) as Record<string, unknown> | null)?.['amountFen'];
     return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= 100_000_000 ? v : null;
@@ -828,8 +1215,19 @@ function amountOf(payloadJson: string): number | null {
   }
 }
 
+/** `YYYY-MM-DDTHH:MM:SS.mmmZ`, as terminals write it. */
+const canonicalTime = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 /** Device time is informational; a malformed one is recorded as central's time of receipt. */
-function isoOrNow(deviceTime: string, now: string): string {
+export function isoOrNow(deviceTime: string, now: string): string {
+  // The usual form is kept as it is once its date is a real one (what parsing and printing would give).
+  const m = canonicalTime.exec(deviceTime);
+  if (m) {
+    const year = Number(m[1]);
+    const month = Number(m[2]);
+    const day = Number(m[3]);
+    if (year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()) return deviceTime;
+  }
   const ms = Date.parse(deviceTime);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : now;
 }
