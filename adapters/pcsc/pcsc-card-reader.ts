@@ -498,6 +498,14 @@ export class PcscCardReader extends CardReaderEvents implements CardReader {
           return;
         }
         if (probing && err.kind !== 'sharing_violation' && attempt < PROBE_ATTEMPTS) continue;
+        // The first connect to a card pcscd reports present failed (it answered late on a loaded
+        // machine, or left and came back mid-power-up): no status change may follow while it lies
+        // there, so probe it like a card whose session failed — until one answers or the reader
+        // reads empty — rather than leave a tap unanswered.
+        if (!probing && err.kind !== 'sharing_violation') {
+          probing = true;
+          continue;
+        }
         // Another application holds the card exclusively: try again while it lies there.
         if (err.kind === 'sharing_violation' && attempt < 40) {
           await this.sleep(250);

@@ -43,8 +43,8 @@ describe('PcscCardReader lifecycle through pcscd + vpcd', function () {
       },
       destroy: (id) => void live.delete(id),
     }).enable();
+    const reader = new PcscCardReader();
     try {
-      const reader = new PcscCardReader();
       await reader.start();
       const session = await nextPresentOn(reader, vpcdReaderName(0), () => lab().daemon.insert(0));
       assert.equal(toHex(await session.transmit(GET_UID)).length, 12);
@@ -58,6 +58,7 @@ describe('PcscCardReader lifecycle through pcscd + vpcd', function () {
       assert.deepEqual(ours, []);
     } finally {
       hook.disable();
+      reader.dispose(); // again, when a step above failed: its monitor process would keep mocha alive
     }
   });
 
