@@ -9,8 +9,10 @@ import type { Knex } from 'knex';
 import sqlite3 from 'sqlite3';
 import { sqliteFileName } from '../store/database.ts';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
-import { describeCentral, type EnrolledTerminal } from '../test-support/harness.ts';
-import { GroupCommit } from './ingest.ts';
+import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
+import { GroupCommit, sqliteDataVersion } from './ingest.ts';
+import type { CardRow } from '../cards/card-record.ts';
+import { cardState } from './change-log.ts';
 import { soldCards, upload, wireOp, type WireOp } from './test-ops.ts';
 
 const sqlite = testDatabases().find((d) => d.name === 'sqlite')!;
@@ -66,6 +68,31 @@ describe('GroupCommit [sqlite]', () => {
       assert.deepEqual(seenAtAnswer[0], [1]);
       for (let i = 1; i < 10; i++) assert.deepEqual(seenAtAnswer[i], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       assert.deepEqual(await committedIds(file), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    }));
+
+  it('data_version, which tells a group whether to trust what it kept: moved by another connection’s commit, not by its own', () =>
+    withProbe(async (db, file) => {
+      const client = db.client as unknown as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+      const held = await client.acquireConnection();
+      try {
+        const onHeld = <T>(work: (trx: Knex.Transaction) => Promise<T>) => db.transaction(work, { connection: held });
+        const first = await onHeld(async (trx) => {
+          await trx('probe').insert({ id: 1 });
+          return sqliteDataVersion(trx);
+        });
+        // Its own commit, then its next transaction: the same number.
+        assert.equal(await onHeld((trx) => sqliteDataVersion(trx)), first);
+        // Another connection commits in between: a new number.
+        await new Promise<void>((resolve, reject) => {
+          const other = new sqlite3.Database(file, (openError) => {
+            if (openError) return reject(openError);
+            other.run('INSERT INTO probe (id) VALUES (2)', (error) => other.close(() => (error ? reject(error) : resolve())));
+          });
+        });
+        assert.notEqual(await onHeld((trx) => sqliteDataVersion(trx)), first);
+      } finally {
+        await client.releaseConnection(held);
+      }
     }));
 
   it('a batch that fails is rolled back to its savepoint with its own error; its neighbours commit', () =>
@@ -136,6 +163,62 @@ describeCentral('group commit over HTTP', (central) => {
     const again = await Promise.all(terminals.map((t, k) => upload(t, outboxes[k]!.slice(0, 20))));
     assert.ok(again.every((r) => r.results.every((x) => x.outcome === 'duplicate')));
     assert.equal(await ledgerCount(terminals.map((t) => t.terminalId)), 720);
+  });
+
+  it('a card HQ blacklists between two uploads: the second is applied to the card as listed, and replicated so', async () => {
+    const c = central();
+    const db = c.platform.db;
+    const till = await c.enrolTerminal(cinemaId, 'Listed card till');
+    const [card] = await soldCards(c, cinemaId, 1, 100);
+    const ops = Array.from({ length: 4 }, (_, i) => wireOp(till, i + 1, card!.cardNo, 3 + i, 1, 99 - i));
+    await upload(till, ops.slice(0, 2));
+    ok(await c.admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: card!.cardNo } }, body: { reason: 'stolen' } }));
+    assert.ok((await upload(till, ops.slice(2))).results.every((r) => r.outcome === 'applied'));
+    const stored = (await db('cards').where({ card_no: card!.cardNo }).first<CardRow>())!;
+    assert.deepEqual({ remaining: stored.remaining_uses, listed: stored.blacklisted_at !== null }, { remaining: 96, listed: true });
+    const anomalies = await db('ledger_entries').where({ card_no: card!.cardNo, kind: 'redeem' }).orderBy('seq').pluck('anomaly');
+    assert.deepEqual(anomalies, [null, null, 'card_blacklisted', 'card_blacklisted']);
+    const last = await db('change_log').where({ stream: 'data', entity: 'card', entity_key: card!.cardNo }).orderBy('id', 'desc').first<{ payload: string }>();
+    assert.deepEqual(JSON.parse(last!.payload), cardState(stored));
+  });
+
+  it('HQ blacklisting cards while many tills upload: every group sees the change, and the last change-log entry of each card is the card as stored', async function () {
+    this.timeout(120_000);
+    const c = central();
+    const db = c.platform.db;
+    const terminals: EnrolledTerminal[] = [];
+    for (let i = 0; i < 10; i++) terminals.push(await c.enrolTerminal(cinemaId, `Busy till ${i}`));
+    const cards = await soldCards(c, cinemaId, 10, 1000);
+    // Each till redeems its own card: 12 batches of 25, back to back, all tills at once — the group
+    // commit goes from group to group on its connection (SQLite) while the blacklist writes land
+    // between two of its groups, through the other connection.
+    const outboxes = terminals.map((t, k) => Array.from({ length: 300 }, (_, i) => wireOp(t, i + 1, cards[k]!.cardNo, 3 + i, 1, 999 - i)));
+    let uploading = true;
+    const uploads = Promise.all(
+      terminals.map(async (t, k) => {
+        for (let b = 0; b < 12; b++) {
+          const r = await upload(t, outboxes[k]!.slice(b * 25, b * 25 + 25));
+          assert.ok(r.results.every((x) => x.outcome === 'applied'), `till ${k} batch ${b}: ${JSON.stringify(r.results[0])}`);
+        }
+      }),
+    ).finally(() => (uploading = false));
+    const listed: string[] = [];
+    for (const card of cards) {
+      await new Promise((r) => setTimeout(r, 15));
+      if (!uploading) break;
+      ok(await c.admin.client.POST('/v1/cards/{cardNo}/blacklist', { params: { path: { cardNo: card.cardNo } }, body: { reason: 'lost, reported by phone' } }));
+      listed.push(card.cardNo);
+    }
+    await uploads;
+    assert.ok(listed.length >= 3, `only ${listed.length} blacklist changes landed while the tills uploaded`);
+    for (const card of cards) {
+      const stored = await db('cards').where({ card_no: card.cardNo }).first<CardRow>();
+      assert.deepEqual({ remaining: stored!.remaining_uses, seq: stored!.applied_seq }, { remaining: 700, seq: 302 });
+      assert.equal(stored!.blacklisted_at !== null, listed.includes(card.cardNo));
+      // What terminals replicate: the newest entry of the card on the data stream.
+      const last = await db('change_log').where({ stream: 'data', entity: 'card', entity_key: card.cardNo }).orderBy('id', 'desc').first<{ payload: string }>();
+      assert.deepEqual(JSON.parse(last!.payload), cardState(stored!));
+    }
   });
 
   it('a batch the database refuses fails alone: the batches written beside it are applied', async function () {

@@ -202,6 +202,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class SyncIngest {
   /** SQLite: batches written through one group commit (one writer anyway); PostgreSQL: none. */
   private readonly group: GroupCommit<IngestGroup, GroupHint> | undefined;
+  /** What the group commit knows of the database from one group to the next. */
+  private readonly view = new View();
 
   constructor(
     private readonly db: Knex,
@@ -215,15 +217,24 @@ export class SyncIngest {
       dialectOf(db) === 'sqlite'
         ? new GroupCommit<IngestGroup, GroupHint>(
             db,
-            async (trx, alone, hints) => {
-              const timeZone = await rollupTimeZone(trx);
+            async (trx, alone, hints, fresh) => {
+              const { view } = this;
+              // Another connection committed since this one's last group (or there was none, or it
+              // failed): what the view holds may be stale.
+              const dataVersion = await sqliteDataVersion(trx);
+              if (alone || fresh || dataVersion !== view.dataVersion || view.cards.size > viewCardLimit) view.clear();
+              const timeZone = (view.timeZone ??= await rollupTimeZone(trx));
               if (alone) return { timeZone, staged: undefined };
-              const staged = new Staged(timeZone, true);
+              const staged = new Staged(timeZone, true, view);
               await staged.prefetch(trx, hints);
               return { timeZone, staged };
             },
             async (trx, group) => {
-              if (group.staged) await group.staged.sync(trx);
+              if (!group.staged) return;
+              await group.staged.sync(trx);
+              // This connection's own commit leaves its data_version as it is: the next group on it
+              // finds the same number unless another connection committed in between.
+              this.view.dataVersion = await sqliteDataVersion(trx);
             },
           )
         : undefined;
@@ -355,6 +366,11 @@ interface GroupHint {
   readonly cardNos: readonly string[];
 }
 
+export async function sqliteDataVersion(trx: Knex.Transaction): Promise<number> {
+  const [row] = await sqlQuery<{ data_version: number }>(trx, 'PRAGMA data_version');
+  return Number(row!.data_version);
+}
+
 /** A group's context: the rollup's time zone, and the rows its plain batches staged (none when each batch writes its own). */
 interface IngestGroup {
   readonly timeZone: string;
@@ -404,9 +420,10 @@ export class GroupCommit<C, H = unknown> {
     private readonly db: Knex,
     /**
      * What every batch of a group needs, made at the group's start in its transaction; `alone`: each
-     * batch writes its own rows; `hints`: what the batches said they will need (to read it at once).
+     * batch writes its own rows; `hints`: what the batches said they will need (to read it at once);
+     * `fresh`: no group committed on this connection right before (see {@link drain}).
      */
-    private readonly context: (trx: Knex.Transaction, alone: boolean, hints: readonly H[]) => Promise<C>,
+    private readonly context: (trx: Knex.Transaction, alone: boolean, hints: readonly H[], fresh: boolean) => Promise<C>,
     /** The group's own write, after its batches and before the commit. */
     private readonly finish: (trx: Knex.Transaction, context: C) => Promise<void> = async () => {},
     /** Batches per group (500 ops each at most). */
@@ -425,26 +442,45 @@ export class GroupCommit<C, H = unknown> {
     });
   }
 
+  /**
+   * Writes group after group while batches queue up, all on one connection held until the queue
+   * is empty: a group that follows a committed one on the same connection is not `fresh`, and may
+   * trust what it kept of the database if no other connection committed in between.
+   */
   private async drain(): Promise<void> {
     this.writing = true;
+    const client = this.db.client as unknown as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+    let connection: unknown;
+    // The first group is what is queued now (a batch that finds the writer idle goes at once).
+    let group = this.queue.splice(0, this.maxBatches);
     try {
-      while (this.queue.length > 0) {
-        const settle = await this.commit(this.queue.splice(0, this.maxBatches));
+      connection = await client.acquireConnection();
+      let fresh = true;
+      while (group.length > 0) {
+        const { settle, committed } = await this.commit(group, connection, fresh);
+        fresh = !committed;
         // The next group's transaction begins first; the answers go out while SQLite works on it.
         setImmediate(settle);
+        group = this.queue.splice(0, this.maxBatches);
       }
+    } catch (error) {
+      // No connection: the batches taken are answered with the error (those queued try again).
+      for (const job of group) job.reject(error);
     } finally {
+      if (connection !== undefined) await client.releaseConnection(connection);
       this.writing = false;
+      if (this.queue.length > 0) void this.drain();
     }
   }
 
   /** Writes and commits one group; returns what answers its batches (call it after the commit only). */
-  private async commit(group: readonly GroupJob<C, H>[]): Promise<() => void> {
+  private async commit(group: readonly GroupJob<C, H>[], connection: unknown, fresh: boolean): Promise<{ settle: () => void; committed: boolean }> {
     let outcomes: Outcome[] = [];
+    let retried = false;
     const write = (alone: boolean) =>
       this.db.transaction(async (trx) => {
         outcomes = [];
-        const context = await this.context(trx, alone, group.flatMap((job) => (job.hint === undefined ? [] : [job.hint])));
+        const context = await this.context(trx, alone, group.flatMap((job) => (job.hint === undefined ? [] : [job.hint])), fresh || retried);
         for (const job of group) {
           try {
             outcomes.push({ ok: true, value: await job.work(trx, context) });
@@ -463,28 +499,31 @@ export class GroupCommit<C, H = unknown> {
         }
         // Fault tests kill the process here: the group's batches written, nothing committed.
         if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.group_before_commit' && group.length > 1) process.kill(process.pid, 'SIGKILL');
-      });
+      }, { connection });
     try {
       try {
         await write(false);
       } catch (error) {
         if (!(error instanceof GroupWriteError)) throw error;
+        retried = true;
         await write(true);
       }
     } catch (error) {
       // BEGIN or COMMIT failed, or the transaction was lost: nothing of the group is committed.
-      return () =>
+      const settle = () =>
         group.forEach((job, i) => {
           const outcome = outcomes[i];
           job.reject(outcome && !outcome.ok ? outcome.error : error);
         });
+      return { settle, committed: false };
     }
-    return () =>
+    const settle = () =>
       group.forEach((job, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) job.resolve(outcome.value);
         else job.reject(outcome.error);
       });
+    return { settle, committed: !retried };
   }
 }
 
@@ -539,6 +578,36 @@ const miscColumns: Column[] = [
 ];
 
 /**
+ * The cards, terminals, card types, change-log head and rollup time zone as the database has them
+ * (with what is staged on top): one batch's, or the SQLite group commit's — kept from one group to
+ * the next while the group commit holds its connection and no other connection commits (SQLite's
+ * `data_version`), so that a group reads only what its predecessors did not.
+ */
+class View {
+  readonly cards = new Map<string, CardRow>();
+  readonly stored = new Map<string, CardRow>();
+  readonly terminals = new Map<string, TerminalState>();
+  types = new CardTypes();
+  head: LogPosition | undefined;
+  timeZone: string | undefined;
+  /** SQLite's `data_version` on the group commit's connection when its last group ended. */
+  dataVersion: number | undefined;
+
+  clear(): void {
+    this.cards.clear();
+    this.stored.clear();
+    this.terminals.clear();
+    this.types = new CardTypes();
+    this.head = undefined;
+    this.timeZone = undefined;
+    this.dataVersion = undefined;
+  }
+}
+
+/** Cards a group commit keeps between its groups at most (they are read again after). */
+const viewCardLimit = 20_000;
+
+/**
  * What batches applied and have not written yet, and the cards and terminals as they stand with
  * it: one batch's (written at its end, in its transaction or savepoint), or — `shared` — a SQLite
  * group's, which its plain batches stage into one after another and which is written once at the
@@ -552,28 +621,34 @@ class Staged {
   readonly parkedRows: unknown[][] = [];
   readonly miscRows: unknown[][] = [];
   readonly alertRows: Record<string, unknown>[] = [];
-  /** Cards as they stand, and as the database has them. */
-  readonly cards = new Map<string, CardRow>();
-  readonly stored = new Map<string, CardRow>();
   /** Cards changed since the last write of rows. */
   readonly touched = new Set<string>();
   /** Cards written or to be written: each gets its change-log row at the end, the hotlisted ones a blacklist row first. */
   readonly changed = new Set<string>();
   readonly hotlisted = new Set<string>();
-  readonly terminals = new Map<string, TerminalState>();
   /** The latest batch's time of receipt (the change log's). */
   now = '';
   /** The change log's position after the last write. */
   position: LogPosition | undefined;
-  /** Shared: the card types of the group's cards, and the change log's head as this transaction has it. */
-  private readonly types = new CardTypes();
-  private head: LogPosition | undefined;
 
   constructor(
     /** The rollup's time zone when the caller has read it already (a group reads it once). */
     readonly timeZone: string | undefined,
     readonly shared: boolean,
+    /** The cards, terminals, types and head as they stand: the batch's own, or the group commit's. */
+    readonly view: View = new View(),
   ) {}
+
+  /** Cards as they stand, and as the database has them. */
+  get cards(): Map<string, CardRow> {
+    return this.view.cards;
+  }
+  get stored(): Map<string, CardRow> {
+    return this.view.stored;
+  }
+  get terminals(): Map<string, TerminalState> {
+    return this.view.terminals;
+  }
 
   /** Writes started behind the batches (a group's), one after another on the transaction's connection. */
   private behind: Promise<void> = Promise.resolve();
@@ -586,16 +661,17 @@ class Staged {
 
   /** Reads the terminals and cards a group's batches will apply their ops to, each once. */
   async prefetch(trx: Knex.Transaction, hints: readonly GroupHint[]): Promise<void> {
-    const ids = [...new Set(hints.map((h) => h.terminalId))];
+    const ids = [...new Set(hints.map((h) => h.terminalId))].filter((id) => !this.terminals.has(id));
     for (const row of await selectByKeys<{ terminal_id: string; next_seq: number; ops_received: number }>(trx, 'sync_terminals', 'terminal_id', ids)) {
       this.terminals.set(row.terminal_id, { nextSeq: row.next_seq, opsReceived: Number(row.ops_received), set: {}, dirty: false });
     }
-    const cards = await selectByKeys<CardRow>(trx, 'cards', 'card_no', [...new Set(hints.flatMap((h) => h.cardNos))]);
+    const unread = [...new Set(hints.flatMap((h) => h.cardNos))].filter((no) => !this.cards.has(no));
+    const cards = await selectByKeys<CardRow>(trx, 'cards', 'card_no', unread);
     for (const row of cards) {
       this.cards.set(row.card_no, row);
       this.stored.set(row.card_no, row);
     }
-    await this.types.fromCards(trx, cards);
+    await this.view.types.fromCards(trx, cards);
   }
 
   /** Writes what is staged, so that a read of the database sees it (a group's; one batch's has nothing staged then). */
@@ -629,10 +705,7 @@ class Staged {
 
   /** After a batch that wrote its own rows through the registry: read cards and terminals afresh. */
   forget(): void {
-    this.cards.clear();
-    this.stored.clear();
-    this.terminals.clear();
-    this.head = undefined;
+    this.view.clear();
   }
 
   /** Writes the ledger rows and card rows staged so far (they stay in this transaction). */
@@ -738,9 +811,10 @@ class Staged {
     const script = new SqliteScript();
     script.insert('ledger_entries', ledgerColumns, plan.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
     if (plan.ledgerRows.length > 0) {
-      const unread = [...new Set(plan.ledgerRows.map((r) => r.card_no))].filter((no) => !this.types.has(no));
-      if (unread.length > 0) await this.types.read(trx, unread);
-      script.add(...rollupStatements(plan.ledgerRows, plan.timeZone ?? (await rollupTimeZone(trx)), this.types));
+      const { types } = this.view;
+      const unread = [...new Set(plan.ledgerRows.map((r) => r.card_no))].filter((no) => !types.has(no));
+      if (unread.length > 0) await types.read(trx, unread);
+      script.add(...rollupStatements(plan.ledgerRows, plan.timeZone ?? (await rollupTimeZone(trx)), types));
     }
     for (const row of plan.promoted) {
       script.add({ sql: 'UPDATE ledger_entries SET status = ?, anomaly = ? WHERE op_id = ?', params: [row.status, row.anomaly, row.op_id] });
@@ -755,12 +829,12 @@ class Staged {
     script.insert('sync_misc_ops', miscColumns, rest.miscRows);
     script.insert('fraud_alerts', alertColumns, rest.alertRows.map((a) => alertColumns.map((c) => a[c.name])));
     for (const { columns, rows } of rest.terminalUpdates) script.update('sync_terminals', terminalKey, columns, rows);
-    this.head ??= await logPosition(trx);
-    const append = rest.entries.length > 0 ? appendStatements(rest.entries, this.head, rest.now) : undefined;
+    const head = (this.view.head ??= await logPosition(trx));
+    const append = rest.entries.length > 0 ? appendStatements(rest.entries, head, rest.now) : undefined;
     if (append) script.add(append.head).insert('change_log', changeLogColumns, append.rows);
     await script.run(trx);
-    if (!append) return this.head;
-    this.head = append.position;
+    if (!append) return head;
+    this.view.head = append.position;
     pokeOnCommit(trx, append.position);
     // Fault tests kill the process here: the batches' rows written, nothing committed.
     if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit') process.kill(process.pid, 'SIGKILL');
