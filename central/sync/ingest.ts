@@ -229,15 +229,46 @@ export class SyncIngest {
               await staged.prefetch(trx, hints);
               return { timeZone, staged };
             },
-            async (trx, group) => {
-              if (!group.staged) return;
-              await group.staged.sync(trx);
-              // This connection's own commit leaves its data_version as it is: the next group on it
-              // finds the same number unless another connection committed in between.
-              this.view.dataVersion = await sqliteDataVersion(trx);
+            {
+              finish: async (trx, group) => {
+                if (!group.staged) return;
+                await group.staged.sync(trx);
+                // This connection's own commit leaves its data_version as it is: the next group on it
+                // finds the same number unless another connection committed in between.
+                this.view.dataVersion = await sqliteDataVersion(trx);
+              },
+              // WAL checkpoints are taken off the groups' commits while they follow each other: a
+              // passive checkpoint after each commit, on the pool's other connection, copies what
+              // the group wrote back into the database file beside the next group's writes. The
+              // connection checkpoints at commit again once given back.
+              held: (connection) => sqliteExec(connection, 'PRAGMA wal_autocheckpoint = 0'),
+              released: (connection) => sqliteExec(connection, `PRAGMA wal_autocheckpoint = ${defaultAutoCheckpoint}`),
+              committed: () => this.checkpointSoon(),
+              // The WAL starts over only when a write begins on a log checkpointed to its end; with
+              // groups back to back that needs a checkpoint between two of them, now and then.
+              between: async (connection) => {
+                if (this.walFrames < walRestartFrames) return;
+                this.walFrames = 0;
+                await sqliteExec(connection, 'PRAGMA wal_checkpoint(PASSIVE)');
+              },
             },
           )
         : undefined;
+  }
+
+  private checkpointing = false;
+  /** The WAL's length (frames) at the last passive checkpoint. */
+  private walFrames = 0;
+
+  /** A passive WAL checkpoint on a pool connection, unless one is running; a failed one is left to the next. */
+  private checkpointSoon(): void {
+    if (this.checkpointing) return;
+    this.checkpointing = true;
+    void this.db
+      .raw('PRAGMA wal_checkpoint(PASSIVE)')
+      .then((rows: { log: number }[]) => (this.walFrames = Number(rows[0]?.log ?? 0)))
+      .catch(() => {})
+      .finally(() => (this.checkpointing = false));
   }
 
   async upload(principal: Principal, batch: SyncBatch): Promise<SyncBatchResult> {
@@ -366,6 +397,16 @@ interface GroupHint {
   readonly cardNos: readonly string[];
 }
 
+/** A WAL this long (frames, 4 KiB pages: 32 MiB) is checkpointed between two groups, so that it starts over. */
+const walRestartFrames = 8192;
+
+/** SQLite's own default (pages): what a group commit's connection checkpoints at once given back. */
+const defaultAutoCheckpoint = 1000;
+
+function sqliteExec(connection: unknown, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => (connection as { exec(sql: string, cb: (e: Error | null) => void): void }).exec(sql, (e) => (e ? reject(e) : resolve())));
+}
+
 export async function sqliteDataVersion(trx: Knex.Transaction): Promise<number> {
   const [row] = await sqlQuery<{ data_version: number }>(trx, 'PRAGMA data_version');
   return Number(row!.data_version);
@@ -412,6 +453,20 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
  * ({@link GroupWriteError}, or `finish` throws), the transaction is rolled back and the group is
  * written again with `context(trx, true)`: every batch on its own.
  */
+export interface GroupCommitOptions<C> {
+  /** The group's own write, after its batches and before the commit. */
+  readonly finish?: (trx: Knex.Transaction, context: C) => Promise<void>;
+  /** The connection the groups are written on, when it is taken from the pool and given back (driver level). */
+  readonly held?: (connection: unknown) => Promise<void>;
+  readonly released?: (connection: unknown) => Promise<void>;
+  /** After each group's commit. */
+  readonly committed?: () => void;
+  /** On the connection between a committed group and the next one's BEGIN. */
+  readonly between?: (connection: unknown) => Promise<void>;
+  /** Batches per group (500 ops each at most; default 16). */
+  readonly maxBatches?: number;
+}
+
 export class GroupCommit<C, H = unknown> {
   private readonly queue: GroupJob<C, H>[] = [];
   private writing = false;
@@ -424,11 +479,12 @@ export class GroupCommit<C, H = unknown> {
      * `fresh`: no group committed on this connection right before (see {@link drain}).
      */
     private readonly context: (trx: Knex.Transaction, alone: boolean, hints: readonly H[], fresh: boolean) => Promise<C>,
-    /** The group's own write, after its batches and before the commit. */
-    private readonly finish: (trx: Knex.Transaction, context: C) => Promise<void> = async () => {},
-    /** Batches per group (500 ops each at most). */
-    private readonly maxBatches = 16,
+    private readonly options: GroupCommitOptions<C> = {},
   ) {}
+
+  private get maxBatches(): number {
+    return this.options.maxBatches ?? 16;
+  }
 
   /**
    * Runs `work` in the next group's transaction and settles with its outcome after that group's
@@ -455,19 +511,25 @@ export class GroupCommit<C, H = unknown> {
     let group = this.queue.splice(0, this.maxBatches);
     try {
       connection = await client.acquireConnection();
+      await this.options.held?.(connection);
       let fresh = true;
       while (group.length > 0) {
         const { settle, committed } = await this.commit(group, connection, fresh);
         fresh = !committed;
+        if (committed) this.options.committed?.();
         // The next group's transaction begins first; the answers go out while SQLite works on it.
         setImmediate(settle);
         group = this.queue.splice(0, this.maxBatches);
+        if (group.length > 0 && committed) await this.options.between?.(connection);
       }
     } catch (error) {
       // No connection: the batches taken are answered with the error (those queued try again).
       for (const job of group) job.reject(error);
     } finally {
-      if (connection !== undefined) await client.releaseConnection(connection);
+      if (connection !== undefined) {
+        await this.options.released?.(connection).catch(() => {});
+        await client.releaseConnection(connection);
+      }
       this.writing = false;
       if (this.queue.length > 0) void this.drain();
     }
@@ -493,7 +555,7 @@ export class GroupCommit<C, H = unknown> {
           }
         }
         try {
-          await this.finish(trx, context);
+          await this.options.finish?.(trx, context);
         } catch (error) {
           throw alone ? error : new GroupWriteError(error);
         }
@@ -652,6 +714,8 @@ class Staged {
 
   /** Writes started behind the batches (a group's), one after another on the transaction's connection. */
   private behind: Promise<void> = Promise.resolve();
+  /** Writes behind whose script is made when their turn comes (after a read). */
+  private lateScripts = 0;
   private behindFailed: { error: unknown } | undefined;
 
   private get empty(): boolean {
@@ -672,6 +736,7 @@ class Staged {
       this.stored.set(row.card_no, row);
     }
     await this.view.types.fromCards(trx, cards);
+    this.view.head ??= await logPosition(trx);
   }
 
   /** Writes what is staged, so that a read of the database sees it (a group's; one batch's has nothing staged then). */
@@ -687,12 +752,19 @@ class Staged {
    */
   writeBehind(trx: Knex.Transaction): void {
     const plan = this.plan(true);
+    // The script is made now, so that SQLite starts on it the moment the one before is done —
+    // unless it needs a read first (types or head not known), and then so are the ones after it.
+    const script = this.lateScripts === 0 && this.ready(plan) ? this.scriptOf(plan) : undefined;
+    if (!script) this.lateScripts++;
     this.behind = this.behind.then(async () => {
-      if (this.behindFailed) return;
       try {
-        this.position = await this.execute(trx, plan);
+        if (this.behindFailed) return;
+        this.position = script ? await this.runScript(trx, script) : await this.execute(trx, plan);
       } catch (error) {
         this.behindFailed = { error };
+      } finally {
+        // Made (and run): the next scripts may be made at once again — after this one's head.
+        if (!script) this.lateScripts--;
       }
     });
   }
@@ -808,37 +880,53 @@ class Staged {
    * this transaction holds (read once; the group holds the write lock).
    */
   private async executeScript(trx: Knex.Transaction, plan: WritePlan): Promise<LogPosition | undefined> {
+    const { types } = this.view;
+    const unread = [...new Set(plan.ledgerRows.map((r) => r.card_no))].filter((no) => !types.has(no));
+    if (unread.length > 0) await types.read(trx, unread);
+    if (plan.rest) this.view.head ??= await logPosition(trx);
+    return this.runScript(trx, this.scriptOf(plan));
+  }
+
+  /** Whether {@link scriptOf} has what it needs: the card types of the plan's rows, and the head. */
+  private ready(plan: WritePlan): boolean {
+    const { types } = this.view;
+    return (!plan.rest || this.view.head !== undefined) && plan.timeZone !== undefined && plan.ledgerRows.every((r) => types.has(r.card_no));
+  }
+
+  /**
+   * The plan as one script, and the change log's position after it. The head moves on now: the
+   * scripts run in the order they are made, and if one fails the group is written again from
+   * scratch, its view forgotten.
+   */
+  private scriptOf(plan: WritePlan): { script: SqliteScript; position: LogPosition | undefined; appended: boolean } {
     const script = new SqliteScript();
     script.insert('ledger_entries', ledgerColumns, plan.ledgerRows.map((r) => ledgerColumns.map((c) => r[c.name])));
-    if (plan.ledgerRows.length > 0) {
-      const { types } = this.view;
-      const unread = [...new Set(plan.ledgerRows.map((r) => r.card_no))].filter((no) => !types.has(no));
-      if (unread.length > 0) await types.read(trx, unread);
-      script.add(...rollupStatements(plan.ledgerRows, plan.timeZone ?? (await rollupTimeZone(trx)), types));
-    }
+    if (plan.ledgerRows.length > 0) script.add(...rollupStatements(plan.ledgerRows, plan.timeZone!, this.view.types));
     for (const row of plan.promoted) {
       script.add({ sql: 'UPDATE ledger_entries SET status = ?, anomaly = ? WHERE op_id = ?', params: [row.status, row.anomaly, row.op_id] });
     }
     for (const { columns, rows } of plan.cardUpdates) script.update('cards', cardKey, columns, rows);
     const { rest } = plan;
-    if (!rest) {
-      await script.run(trx);
-      return undefined;
-    }
+    if (!rest) return { script, position: undefined, appended: false };
     script.insert('sync_parked', parkedColumns, rest.parkedRows);
     script.insert('sync_misc_ops', miscColumns, rest.miscRows);
     script.insert('fraud_alerts', alertColumns, rest.alertRows.map((a) => alertColumns.map((c) => a[c.name])));
     for (const { columns, rows } of rest.terminalUpdates) script.update('sync_terminals', terminalKey, columns, rows);
-    const head = (this.view.head ??= await logPosition(trx));
-    const append = rest.entries.length > 0 ? appendStatements(rest.entries, head, rest.now) : undefined;
-    if (append) script.add(append.head).insert('change_log', changeLogColumns, append.rows);
-    await script.run(trx);
-    if (!append) return head;
+    const head = this.view.head!;
+    if (rest.entries.length === 0) return { script, position: head, appended: false };
+    const append = appendStatements(rest.entries, head, rest.now);
+    script.add(append.head).insert('change_log', changeLogColumns, append.rows);
     this.view.head = append.position;
-    pokeOnCommit(trx, append.position);
+    return { script, position: append.position, appended: true };
+  }
+
+  private async runScript(trx: Knex.Transaction, made: { script: SqliteScript; position: LogPosition | undefined; appended: boolean }): Promise<LogPosition | undefined> {
+    await made.script.run(trx);
+    if (!made.appended) return made.position;
+    pokeOnCommit(trx, made.position!);
     // Fault tests kill the process here: the batches' rows written, nothing committed.
     if (process.env['CINECARD_CRASH_POINT'] === 'sync.ingest.before_commit') process.kill(process.pid, 'SIGKILL');
-    return append.position;
+    return made.position;
   }
 }
 
