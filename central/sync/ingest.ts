@@ -211,8 +211,9 @@ export class SyncIngest {
     private readonly policy: SyncPolicy,
     private readonly registry: CardRegistry,
   ) {
-    // The rollup's time zone is read once per group: only a transaction of its own changes it (a
-    // rebuild), and none runs while the group's transaction holds the one connection.
+    // SQLite: a group reads the cards, terminals, card types, change-log head and rollup time zone
+    // its batches need that the view does not hold already; the view lasts while the group commit
+    // keeps its connection and no other connection commits (data_version), else it starts empty.
     this.group =
       dialectOf(db) === 'sqlite'
         ? new GroupCommit<IngestGroup, GroupHint>(
