@@ -14,7 +14,6 @@ import { launchChromium, logIn, openTill } from '../host-mock/e2e/browser.ts';
 import { CardWallet, DemoCard } from '../host-mock/server/card-panel.ts';
 import { startPos } from '../host-mock/server/pos-server.ts';
 import { MifareClassicProfile } from '../plugin/card/mifare-classic-profile.ts';
-import { LocalUsersToken } from '../plugin/tokens.ts';
 import { percentile, type BenchRow } from './report.ts';
 
 const WARMUP = 5;
@@ -61,7 +60,7 @@ export async function redeemBrowserRows(): Promise<BenchRow[]> {
     reader: { kind: 'panel', wallet },
     plugin: { dbFile: join(dir, 'terminal.sqlite'), terminal: { terminalId: 't-bench', cinemaId: 'c-bench', cinemaCode: 1, terminalNumber: 1, chainId: 1 } },
     prepare: async (plugin) => {
-      await plugin.resolve(LocalUsersToken).put({ userId: 'u-1', username: 'bench', displayName: 'bench', roles: ['salesperson'], hostOperatorId: 'op-1' });
+      await plugin.users.put({ userId: 'u-1', username: 'bench', displayName: 'bench', roles: ['salesperson'], hostOperatorId: 'op-1' });
       return undefined;
     },
   });

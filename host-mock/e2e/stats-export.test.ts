@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
 import type { Browser } from 'playwright-core';
-import { LocalUsersToken } from '../../plugin/tokens.ts';
 import { CardWallet } from '../server/card-panel.ts';
 import { startPos, type RunningPos } from '../server/pos-server.ts';
 import { launchChromium, logIn, openTill, shot } from './browser.ts';
@@ -30,7 +29,7 @@ describe('host-mock: a plugin file downloads in the browser', function () {
         cashiers: [{ id: 'op-li', login: '2001', name: '李经理', password: '2468' }],
         reader: { kind: 'panel', wallet: new CardWallet(join(dir, 'cards')) },
         prepare: async (plugin) => {
-          await plugin.resolve(LocalUsersToken).put({ userId: 'u-li', username: 'li', displayName: '李经理', roles: ['manager'], hostOperatorId: 'op-li' });
+          await plugin.users.put({ userId: 'u-li', username: 'li', displayName: '李经理', roles: ['manager'], hostOperatorId: 'op-li' });
           await plugin.store.write((trx) => plugin.store.appendOp(trx, { kind: 'redeem', cardNo: '990000001', cardSeq: 3, operatorId: 'u-li', consumption: 'ticket', uses: 2, remainingAfter: 8, payload: { amountFen: 9000 } }));
           return undefined;
         },
