@@ -181,6 +181,24 @@ describeCentral('metrics endpoint', (central, database) => {
     assert.equal((await scrape(c.url)).all('cinecard_terminal_pending_changes', { terminal: t2.terminalId }).length, 0);
   });
 
+  it('drops a revoked terminal from the terminal gauges (it is out of service, not quiet)', async () => {
+    const c = central();
+    const till = await c.enrolTerminal(cinemaId, 'Till to revoke');
+    const [card] = await soldCards(c, cinemaId, 1, 10);
+    await upload(till, [wireOp(till, 1, card!.cardNo, 3, 1, 9)]);
+    const labels = { terminal: till.terminalId, cinema: cinemaId };
+    await eventually(async () => assert.ok((await scrape(c.url)).get('cinecard_terminal_last_seen_seconds', labels) !== undefined));
+    ok(await c.admin.client.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: till.terminalId } } }));
+    await eventually(async () => {
+      const after = await scrape(c.url);
+      assert.equal(after.all('cinecard_terminal_last_seen_seconds', { terminal: till.terminalId }).length, 0);
+      assert.equal(after.all('cinecard_terminal_pending_changes', { terminal: till.terminalId }).length, 0);
+    });
+    // HQ's sync health still lists it, with what it last said.
+    const health = ok(await c.admin.client.GET('/v1/sync/health', { params: { query: { cinemaId } } }));
+    assert.ok(health.terminals.some((t) => t.terminalId === till.terminalId));
+  });
+
   it('moves the fraud gauges when a clone raises an alert, and the open one back when HQ clears the card', async () => {
     const c = central();
     const [a] = await soldCards(c, cinemaId, 1, 100);

@@ -75,7 +75,7 @@ export const metricsModule: CentralModule = {
     const metrics = metricsOf(platform);
     const backups = backupDirectory(config);
     metrics.readFrom({
-      syncHealth: () => syncHealth(db, null),
+      syncHealth: () => syncHealth(db, null, { enrolledOnly: true }),
       fraudAlerts: () => fraudAlertCounts(db),
       backups: () => backups.list(),
       wsClients: () => app.syncHub?.connections ?? 0,

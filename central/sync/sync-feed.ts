@@ -227,10 +227,12 @@ export class SyncFeed {
  * per terminal, its bookkeeping and lag (head − cursor). Two reads: the head row and
  * `sync_terminals`. The health API and the metrics endpoint both answer from it.
  */
-export async function syncHealth(db: Knex, cinemaId: string | null): Promise<S['SyncHealth']> {
+export async function syncHealth(db: Knex, cinemaId: string | null, options: { enrolledOnly?: boolean } = {}): Promise<S['SyncHealth']> {
   const position = await logPosition(db);
   const q = db('sync_terminals').orderBy('terminal_id');
   if (cinemaId) q.where({ cinema_id: cinemaId });
+  // Revoked terminals left out (the metrics: a till taken out of service is not one that went quiet).
+  if (options.enrolledOnly) q.whereNotIn('terminal_id', db('terminals').whereNotNull('revoked_at').select('id'));
   const rows = await q.select<Record<string, unknown>[]>('*');
   const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
   return {
