@@ -167,10 +167,13 @@ export class SqliteScript {
 
   async run(trx: Knex.Transaction): Promise<void> {
     if (this.parts.length === 0) return;
-    const conn = await connectionOf<SqliteConnection>(trx);
-    const sql = this.parts.join(';\n');
-    await new Promise<void>((resolve, reject) => conn.exec(sql, (err) => (err ? reject(err) : resolve())));
+    await sqliteExec(await connectionOf(trx), this.parts.join(';\n'));
   }
+}
+
+/** SQL without values (one or more statements) straight on a node-sqlite3 connection. */
+export function sqliteExec(connection: unknown, sql: string): Promise<void> {
+  return new Promise((resolve, reject) => (connection as SqliteConnection).exec(sql, (err) => (err ? reject(err) : resolve())));
 }
 
 /** INSERT of many rows. */

@@ -35,7 +35,7 @@ import type { CardRow } from '../cards/card-record.ts';
 import type { CardRegistry } from '../cards/card-registry.ts';
 import { followBalance, issueEpochOf, type LedgerRow } from '../ledger/shadow-ledger.ts';
 import { addToRollups, CardTypes, rollupStatements, rollupTimeZone } from '../reports/rollups.ts';
-import { insertRows, selectByKeys, SqliteScript, sqlQuery, updateRows, type Column } from './bulk.ts';
+import { insertRows, selectByKeys, sqliteExec, SqliteScript, sqlQuery, updateRows, type Column } from './bulk.ts';
 import { appendChanges, appendStatements, blacklistChange, cardChange, changeLogColumns, type ChangeEntry, type LogPosition, logPosition, pokeOnCommit } from './change-log.ts';
 import { syncMessages } from './messages.ts';
 import { text } from '../http/validation.ts';
@@ -404,10 +404,6 @@ const walRestartFrames = 8192;
 /** SQLite's own default (pages): what a group commit's connection checkpoints at once given back. */
 const defaultAutoCheckpoint = 1000;
 
-function sqliteExec(connection: unknown, sql: string): Promise<void> {
-  return new Promise((resolve, reject) => (connection as { exec(sql: string, cb: (e: Error | null) => void): void }).exec(sql, (e) => (e ? reject(e) : resolve())));
-}
-
 export async function sqliteDataVersion(trx: Knex.Transaction): Promise<number> {
   const [row] = await sqlQuery<{ data_version: number }>(trx, 'PRAGMA data_version');
   return Number(row!.data_version);
@@ -441,19 +437,6 @@ export class GroupWriteError extends Error {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/**
- * Group commit for SQLite (DESIGN §7): SQLite has one writer, so concurrent batches wait for each
- * other anyway. Batches that queued up while a group was being written are written next in ONE
- * transaction, and every batch of the group is answered only after the group's COMMIT (a terminal
- * never gets an ack for an op that is not committed). Pokes follow the commit too (`appendChanges`
- * waits for the outermost transaction).
- *
- * A batch may leave rows for the group to write once at its end (`finish`: one statement per table
- * for the whole group), or write its own in a savepoint — a batch that fails is then rolled back to
- * its savepoint and gets its own error, its neighbours go on. If the group's own write fails
- * ({@link GroupWriteError}, or `finish` throws), the transaction is rolled back and the group is
- * written again with `context(trx, true)`: every batch on its own.
- */
 export interface GroupCommitOptions<C> {
   /** The group's own write, after its batches and before the commit. */
   readonly finish?: (trx: Knex.Transaction, context: C) => Promise<void>;
@@ -468,6 +451,19 @@ export interface GroupCommitOptions<C> {
   readonly maxBatches?: number;
 }
 
+/**
+ * Group commit for SQLite (DESIGN §7): SQLite has one writer, so concurrent batches wait for each
+ * other anyway. Batches that queued up while a group was being written are written next in ONE
+ * transaction, and every batch of the group is answered only after the group's COMMIT (a terminal
+ * never gets an ack for an op that is not committed). Pokes follow the commit too (`appendChanges`
+ * waits for the outermost transaction).
+ *
+ * A batch may stage its rows in the group's context for the group to write (behind it, and what is
+ * left in `finish`), or write its own in a savepoint — a batch that fails is then rolled back to its
+ * savepoint and gets its own error, its neighbours go on. If the group's own write fails
+ * ({@link GroupWriteError}, or `finish` throws), the transaction is rolled back and the group is
+ * written again with `context(trx, true)`: every batch on its own.
+ */
 export class GroupCommit<C, H = unknown> {
   private readonly queue: GroupJob<C, H>[] = [];
   private writing = false;
