@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import sqlite3 from 'sqlite3';
 import { sqliteFileName } from '../store/database.ts';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
-import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
+import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from '../test-support/harness.ts';
 import { GroupCommit, sqliteDataVersion } from './ingest.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { cardState } from './change-log.ts';
@@ -132,15 +132,20 @@ describeCentral('group commit over HTTP', (central) => {
     cinemaId = (await central().createCinema('Group commit')).id;
   });
 
+  /** `count` tills, each with a card of its own (`uses` uses) sold at the cinema. */
+  const tillsWithCards = async (c: TestCentral, count: number, label: string, uses: number) => {
+    const terminals: EnrolledTerminal[] = [];
+    for (let i = 0; i < count; i++) terminals.push(await c.enrolTerminal(cinemaId, `${label} ${i}`));
+    return { terminals, cards: await soldCards(c, cinemaId, count, uses) };
+  };
+
   const ledgerCount = async (terminalIds: readonly string[]) =>
     Number((await central().platform.db('ledger_entries').whereIn('terminal_id', terminalIds).count<{ n: number }[]>('* as n'))[0]!.n);
 
   it('many terminals uploading at once: every op is acknowledged exactly once, and applied once', async function () {
     this.timeout(120_000);
     const c = central();
-    const terminals: EnrolledTerminal[] = [];
-    for (let i = 0; i < 12; i++) terminals.push(await c.enrolTerminal(cinemaId, `Group till ${i}`));
-    const cards = await soldCards(c, cinemaId, 12, 100);
+    const { terminals, cards } = await tillsWithCards(c, 12, 'Group till', 100);
     // Each till redeems its own card: 3 batches of 20, one after another; the tills all at once.
     const outboxes = terminals.map((t, k) => Array.from({ length: 60 }, (_, i) => wireOp(t, i + 1, cards[k]!.cardNo, 3 + i, 1, 99 - i)));
     const answers = await Promise.all(
@@ -186,9 +191,7 @@ describeCentral('group commit over HTTP', (central) => {
     this.timeout(120_000);
     const c = central();
     const db = c.platform.db;
-    const terminals: EnrolledTerminal[] = [];
-    for (let i = 0; i < 10; i++) terminals.push(await c.enrolTerminal(cinemaId, `Busy till ${i}`));
-    const cards = await soldCards(c, cinemaId, 10, 1000);
+    const { terminals, cards } = await tillsWithCards(c, 10, 'Busy till', 1000);
     // Each till redeems its own card: 12 batches of 25, back to back, all tills at once — the group
     // commit goes from group to group on its connection (SQLite) while the blacklist writes land
     // between two of its groups, through the other connection.
@@ -225,9 +228,7 @@ describeCentral('group commit over HTTP', (central) => {
     this.timeout(120_000);
     const c = central();
     const db = c.platform.db;
-    const terminals: EnrolledTerminal[] = [];
-    for (let i = 0; i < 6; i++) terminals.push(await c.enrolTerminal(cinemaId, `Poison till ${i}`));
-    const cards = await soldCards(c, cinemaId, 6, 100);
+    const { terminals, cards } = await tillsWithCards(c, 6, 'Poison till', 100);
     const poisoned = cards[3]!.cardNo;
     // A real database error in the middle of one batch's writes (after its terminal row and card reads).
     if (c.database.name === 'sqlite') {
