@@ -24,6 +24,22 @@ export interface StartOptions {
   readonly migrate?: boolean;
 }
 
+/** How often a stop that has not ended logs what it waits for. */
+const stopWatchMs = 10_000;
+
+/** What a stop may be waiting for: open HTTP connections and the pool's connections in use. */
+function stoppingState(app: FastifyInstance, platform: Platform): Record<string, number | undefined> {
+  const pool = (platform.db.client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number; numPendingCreates(): number } }).pool;
+  const server = app.server as unknown as { _connections?: number };
+  return {
+    httpConnections: server._connections,
+    poolUsed: pool?.numUsed(),
+    poolFree: pool?.numFree(),
+    poolPendingAcquires: pool?.numPendingAcquires(),
+    poolPendingCreates: pool?.numPendingCreates(),
+  };
+}
+
 export async function startCentral(config: CentralConfig, options: StartOptions): Promise<RunningCentral> {
   const platform = createPlatform(config, options.log, options.clock);
   try {
@@ -38,8 +54,18 @@ export async function startCentral(config: CentralConfig, options: StartOptions)
       app,
       url: `${config.tls?.certFile ? 'https' : 'http'}://${host}:${port}`,
       async close() {
-        await app.close();
-        await platform.db.destroy();
+        // A stop that hangs says what it waits for: the HTTP side (requests, sockets, a backup
+        // finishing) or the database pool (a connection not given back).
+        let waitingFor = 'http';
+        const watch = setInterval(() => platform.log.warn({ waitingFor, ...stoppingState(app, platform) }, 'central is still stopping'), stopWatchMs);
+        watch.unref();
+        try {
+          await app.close();
+          waitingFor = 'database';
+          await platform.db.destroy();
+        } finally {
+          clearInterval(watch);
+        }
       },
     };
   } catch (error) {

@@ -198,8 +198,16 @@ describeCentral('sync ingest and pull', (central) => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.dictionary(fc.constantFrom(...fields), junkField, { maxKeys: 13 }), { minLength: 1, maxLength: 8 }), async (bodies) => {
         const ops = bodies.map((b) => ({ ...b, opId: v7(), termSeq: ++seq }) as unknown as WireOp);
-        const { data, response } = await t3.client.POST('/v1/sync/batches', { body: { ops, deviceTime: 'whenever' } });
-        assert.equal(response.status, 200);
+        const { data, error, response } = await t3.client.POST('/v1/sync/batches', { body: { ops, deviceTime: 'whenever' } });
+        if (ops.some(poisonsPrototypes)) {
+          // A `__proto__` key (or `constructor.prototype`) anywhere makes the body unreadable: refused
+          // whole, nothing of it taken, the terminal keeps its ops.
+          assert.equal(response.status, 400);
+          assert.equal((error as { code?: string }).code, 'malformed_body');
+          seq -= ops.length;
+          return;
+        }
+        assert.equal(response.status, 200, JSON.stringify(error));
         assert.equal(data!.expectedSeq, seq + 1);
         assert.ok(data!.results.every((r) => r.outcome === 'applied' || r.outcome === 'rejected'));
       }),
@@ -232,3 +240,12 @@ describeCentral('sync ingest and pull', (central) => {
     ws.close();
   });
 });
+
+/** Whether JSON of `value` has a key the body parser refuses (prototype poisoning), at any depth. */
+function poisonsPrototypes(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  return Object.entries(value).some(
+    ([key, inner]) =>
+      key === '__proto__' || (key === 'constructor' && typeof inner === 'object' && inner !== null && Object.hasOwn(inner, 'prototype')) || poisonsPrototypes(inner),
+  );
+}

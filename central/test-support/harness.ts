@@ -156,10 +156,19 @@ export class TestCentral {
     return { ...made, ...(await this.login(made.user.username, made.password, terminal)) };
   }
 
+  /** Stops the service and drops its database; a stop that hangs fails with what it waited for. */
   async close(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const waits = this.logLines.filter((l) => l.includes('central is still stopping'));
+        reject(new Error(`the central service did not stop within ${closeLimitMs / 1000} s: ${waits.at(-1) ?? 'nothing logged'}`));
+      }, closeLimitMs);
+    });
     try {
-      await this.running.close();
+      await Promise.race([this.running.close(), hung]);
     } finally {
+      clearTimeout(timer);
       await this.dropDatabase();
     }
   }
@@ -176,6 +185,9 @@ export function ok<T>(result: { data?: T; error?: unknown; response: Response })
   if (result.response.ok) return result.data as T;
   throw new Error(`${result.response.status} from ${result.response.url}: ${JSON.stringify(result.error)}`);
 }
+
+/** A test central that has not stopped by then fails its suite's `after` (within mocha's 60 s). */
+const closeLimitMs = 45_000;
 
 /**
  * A `describe` per test database, each with its own fresh service. The callback gets a function
