@@ -815,7 +815,9 @@ export interface paths {
          *     `rejected` (parked with a reason — a conflict, an unknown card, an invalid op; never retry
          *     it), or `deferred` (its `termSeq` is past `expectedSeq`: send again from `expectedSeq`).
          *     The caller is the terminal (or a user on it); ops are its own. Device times are recorded,
-         *     never used for ordering; the skew is reported in the sync health.
+         *     never used for ordering; the skew is reported in the sync health. This operation takes
+         *     bodies up to 16 MiB (or `bodyLimitBytes` when larger): 500 ops with the longest payloads
+         *     fit. A `413` answer (here or from a proxy) means: send fewer ops at a time.
          */
         post: operations["uploadSyncBatch"];
         delete?: never;

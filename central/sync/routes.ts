@@ -38,6 +38,12 @@ export const AlertsQuery = specSchema<Query<'listFraudAlerts'>>()(
 );
 export const ParkedQuery = specSchema<Query<'listParkedOps'>>()(z.strictObject({ cinemaId: id.optional(), limit: count(1000).optional() }));
 
+/**
+ * A batch's body limit: 500 ops whose payloads (≤ 8,000 characters each) may be CJK text or escaped
+ * JSON stay under it. A terminal halves a batch that is refused as too large anyway.
+ */
+export const syncBatchBodyLimitBytes = 16 * 1024 * 1024;
+
 export const syncModule: CentralModule = {
   name: 'sync',
   routes: (platform) => {
@@ -51,6 +57,7 @@ export const syncModule: CentralModule = {
         method: 'post',
         permission: 'sync.upload',
         body: SyncBatchBody,
+        bodyLimitBytes: Math.max(config.bodyLimitBytes, syncBatchBodyLimitBytes),
         handler: async ({ body }, { principal }) => {
           const result = await ingest.upload(principal, body);
           metrics.countBatch(result);

@@ -189,6 +189,19 @@ describeCentral('sync ingest and pull', (central) => {
     assert.equal(fromSnap.reset, false);
   });
 
+  it('takes a full batch of 500 ops with the longest payloads (CJK), far over the service-wide body limit', async () => {
+    const [a] = await soldCards(central(), cinemaId, 1, 1000);
+    const note = JSON.stringify({ amountFen: 0, note: '影'.repeat(7975) });
+    assert.equal(note.length, 8000);
+    const ops = Array.from({ length: 500 }, (_, i) => wireOp(t1, next1(), a!.cardNo, 3 + i, 1, 999 - i, { payload: note }));
+    const body = JSON.stringify({ ops, deviceTime: new Date().toISOString() });
+    assert.ok(Buffer.byteLength(body) > 10 * central().platform.config.bodyLimitBytes, `the batch is ${Buffer.byteLength(body)} bytes`);
+    const res = await upload(t1, ops);
+    assert.equal(res.results.length, 500);
+    assert.ok(res.results.every((r) => r.outcome === 'applied'));
+    assert.equal((await card(a!.cardNo)).remainingUses, 500);
+  });
+
   it('answers any op with a readable envelope, however broken its fields: no 5xx, the queue moves', async () => {
     const [a] = await soldCards(central(), cinemaId, 1, 1000);
     const t3 = await central().enrolTerminal(cinemaId, 'Fuzzed till');

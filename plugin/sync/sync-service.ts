@@ -102,6 +102,8 @@ export class SyncService {
   private readonly work = new Set<Promise<unknown>>();
   private pendingSubscription: Disposable | undefined;
   private readonly batchSize: number;
+  /** The batch size now: halved each time central refuses a batch as too large, whole again once the queue is empty. */
+  private batchLimit: number;
   private urlIndex = 0;
   private started = false;
   private disposed = false;
@@ -133,6 +135,7 @@ export class SyncService {
     this.fetchFn = (input, init) => base(input, { ...init, signal: this.abort.signal });
     this.timers = timers;
     this.batchSize = Math.min(500, options.batchSize ?? 500);
+    this.batchLimit = this.batchSize;
   }
 
   /** The state as last heard; `pendingOps` is the store's count now (every recorded op central has not acknowledged). */
@@ -308,18 +311,32 @@ export class SyncService {
   /** One batch; true if more may be waiting. */
   private async uploadBatch(): Promise<boolean> {
     await this.restoreOnce();
-    const ops = await this.store.pendingOps(this.batchSize);
+    const limit = this.batchLimit;
+    const ops = await this.store.pendingOps(limit);
     if (ops.length === 0) {
+      this.batchLimit = this.batchSize;
       await this.refreshStatus();
       return false;
     }
     const pending = await this.store.pendingCount();
     const cursor = Number((await this.store.getMeta(CURSOR)) ?? 0);
-    const result = await this.call((c) =>
-      c.POST('/v1/sync/batches', {
-        body: { ops: ops.map(toWireOp), deviceTime: new Date(this.clock.now()).toISOString(), pendingOps: pending, cursor },
-      }),
-    );
+    let result: Schemas['SyncBatchResult'];
+    try {
+      result = await this.call((c) =>
+        c.POST('/v1/sync/batches', {
+          body: { ops: ops.map(toWireOp), deviceTime: new Date(this.clock.now()).toISOString(), pendingOps: pending, cursor },
+        }),
+      );
+    } catch (error) {
+      // Ops with large payloads can make a batch larger than central takes: the same batch would be
+      // refused forever, so smaller ones go at once instead (down to a single op).
+      if (error instanceof CentralCallError && error.status === 413 && ops.length > 1) {
+        this.batchLimit = Math.max(1, Math.floor(ops.length / 2));
+        this.log.warn({ ops: ops.length, next: this.batchLimit }, 'central refused the batch as too large: sending smaller ones');
+        return true;
+      }
+      throw error;
+    }
     const answered = result.results.filter((r) => r.outcome !== 'deferred').map((r) => r.opId);
     for (const r of result.results) {
       if (r.outcome === 'rejected') this.log.warn({ opId: r.opId, termSeq: r.termSeq, reason: r.reason }, 'central parked an op');
@@ -333,7 +350,7 @@ export class SyncService {
     if (result.head > this.state.cursor) this.schedulePull(0);
     await this.refreshStatus();
     if (this.disposed) return false;
-    return ops.length === this.batchSize || result.results.some((r) => r.outcome === 'deferred') || result.expectedSeq < ops[0]!.termSeq;
+    return ops.length === limit || result.results.some((r) => r.outcome === 'deferred') || result.expectedSeq < ops[0]!.termSeq;
   }
 
   private requeueFrom(termSeq: number): Promise<void> {

@@ -186,6 +186,36 @@ describeCentral('terminal sync', (central) => {
     assert.equal((await centralCard(a!.cardNo)).remainingUses, a!.remaining);
   });
 
+  it('behind a proxy that takes small bodies only, batches refused as too large are halved until they pass; every op arrives once', async () => {
+    const t = await till();
+    const [a] = await cards(1);
+    // Top-ups with long notes: a full batch of them is far larger than the proxy takes.
+    const note = '影城会员卡充值备注'.repeat(60);
+    for (let i = 0; i < 40; i++) {
+      a!.seq += 1;
+      a!.remaining += 1;
+      await t.store.write((trx) => t.store.appendOp(trx, { kind: 'top_up', cardNo: a!.cardNo, cardSeq: a!.seq, uses: 1, remainingAfter: a!.remaining, payload: { note } }));
+    }
+    const limit = 16 * 1024;
+    const sizes: number[] = [];
+    const proxy: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (request.url.includes('/v1/sync/batches')) {
+        const body = await request.text();
+        sizes.push(Buffer.byteLength(body));
+        if (Buffer.byteLength(body) > limit) return new Response('<html>413 Request Entity Too Large</html>', { status: 413, headers: { 'content-type': 'text/html' } });
+        return fetch(request.url, { method: 'POST', headers: request.headers, body, signal: init?.signal ?? null });
+      }
+      return fetch(request);
+    };
+    await t.sync([central().url], { fetch: proxy }).syncNow();
+    assert.equal(await t.store.pendingCount(), 0);
+    assert.ok(sizes[0]! > limit, 'the first batch went whole');
+    assert.ok(sizes.some((s) => s <= limit), 'smaller batches followed');
+    assert.equal(await ledgerCount(t.enrolled), 40);
+    assert.equal((await centralCard(a!.cardNo)).remainingUses, a!.remaining);
+  });
+
   it('a terminal clock a day ahead: skew is reported, ordering is unaffected', async () => {
     const ahead = () => Date.now() + 86_400_000;
     const t = await till({ now: ahead });
