@@ -30,6 +30,9 @@ export function text(min: number, max: number) {
 
 export const id = z.uuid({ message: 'must be a UUID' });
 
+/** A calendar day `YYYY-MM-DD` (the spec's `ReportDate`: a day in the chain's time zone). */
+export const calendarDay = z.iso.date({ message: 'must be a day like 2025-01-31' });
+
 /** Readable field problems from a zod error, paths prefixed with where the input came from. */
 export function fieldProblems(where: 'params' | 'query' | 'body', error: z.ZodError): FieldProblem[] {
   return error.issues.map((issue) => ({

@@ -74,10 +74,20 @@ export function dayStart(day: string, timeZone: string): number {
   return start;
 }
 
+/** The calendar day `by` days after `day` (before it when negative). */
+export function shiftDay(day: string, by: number): string {
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + by)).toISOString().slice(0, 10);
+}
+
 /** The local day after `day`. */
 export function nextDay(day: string): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+  return shiftDay(day, 1);
+}
+
+/** `YYYY-MM-DD` of the day it is now (`now`) in the zone: the chain's today. */
+export function chainToday(now: Date, timeZone: string): string {
+  return localDay(now.getTime(), timeZone);
 }
 
 /** `[start, end)` instants (ISO) covering local days `from`..`to` inclusive. */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
-import { MigrationDirectory, migrateToLatest } from '../store/migration-source.ts';
+import { migrateToBefore, migrateToLatest } from '../store/migration-source.ts';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
 import { readRollups, rebuildRollups, type StoredRollup } from './rollups.ts';
 
@@ -20,15 +20,6 @@ const ids = {
   batch1: '01900000-0000-7000-8000-000000000021',
   batch2: '01900000-0000-7000-8000-000000000022',
 };
-
-/** Runs the migrations before `grainsMigration`, one by one. */
-async function migrateToBefore(db: Knex): Promise<void> {
-  const source = new MigrationDirectory();
-  for (const file of await source.getMigrations()) {
-    if (source.getMigrationName(file) >= grainsMigration) break;
-    await db.migrate.up({ migrationSource: source, name: source.getMigrationName(file) });
-  }
-}
 
 /** Cards and ops as central wrote them before the migration (the schema of 20250701). */
 async function seedOldOps(db: Knex, timeZone: string): Promise<void> {
@@ -91,7 +82,7 @@ describe('migration 20250702 (rollup grains) on a database with older ops', () =
     for (const timeZone of ['Asia/Shanghai', 'America/New_York']) {
       it(`leaves the rollup today's rebuild makes [${database.name}, ${timeZone}]`, () =>
         withScratchDatabase(database, async (db) => {
-          await migrateToBefore(db);
+          await migrateToBefore(db, grainsMigration);
           await seedOldOps(db, timeZone);
           await migrateToLatest(db);
           const migrated = sorted(await readRollups(db));

@@ -28,7 +28,7 @@ import type { Knex } from 'knex';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
 import { dialectOf } from '../store/database.ts';
 import { selectByKeys, sqlQuery, type Statement } from '../sync/bulk.ts';
-import { DayCutter, localDaySql, offsetSegments } from './chain-calendar.ts';
+import { DayCutter, localDaySql, offsetSegments, shiftDay } from './chain-calendar.ts';
 
 export const rollupTable = 'report_rollup';
 
@@ -88,10 +88,6 @@ export interface RollupSegment {
   readonly to: string | undefined;
 }
 
-function shiftDay(day: string, by: number): string {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + by)).toISOString().slice(0, 10);
-}
 const firstOfMonth = (day: string) => `${monthOf(day)}-01`;
 function lastOfMonth(day: string): string {
   const [y, m] = day.split('-').map(Number) as [number, number];

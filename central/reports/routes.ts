@@ -9,7 +9,7 @@ import type { operations } from '../client/schema.ts';
 import { requireCinema, requirePermission, type Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
 import { defineRoute, type RequestContext } from '../http/route.ts';
-import { id, specSchema, text } from '../http/validation.ts';
+import { calendarDay as date, id, specSchema, text } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { cardNo, timestamp } from '../cards/routes.ts';
 import { rebuildRollups, rollupTimeZone } from './rollups.ts';
@@ -20,7 +20,6 @@ import { type ReportKind, reportKinds, reportTable } from './report-tables.ts';
 
 type Query<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
 
-const date = z.iso.date({ message: 'must be a day like 2025-01-31' });
 const filterFields = {
   cinemaId: id.optional(),
   day: date.optional(),

@@ -35,6 +35,18 @@ export async function migrateToLatest(db: Knex): Promise<string[]> {
   return names;
 }
 
+/**
+ * Runs, one by one on an empty database, the migrations before `name` (a migration's name without
+ * the extension): a database as central left it before that migration existed (migration tests).
+ */
+export async function migrateToBefore(db: Knex, name: string): Promise<void> {
+  const source = new MigrationDirectory();
+  for (const file of await source.getMigrations()) {
+    if (source.getMigrationName(file) >= name) break;
+    await db.migrate.up({ migrationSource: source, name: source.getMigrationName(file) });
+  }
+}
+
 /** Undoes every migration (tests use this to prove `down` works). */
 export async function migrateDownAll(db: Knex): Promise<void> {
   await db.migrate.rollback(migrationConfig(), true);
