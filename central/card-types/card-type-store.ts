@@ -7,8 +7,10 @@ import type { components } from '../client/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Principal } from '../auth/principal.ts';
 import { CentralError } from '../errors.ts';
+import { chainToday } from '../reports/chain-calendar.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
 import { type Clock, isoTime, newId } from '../store/ids.ts';
+import { type CardTypePrice, latestPrices, pricesFromTheBeginning, pricesOn, priceHistory, setPricesFrom } from './card-type-prices.ts';
 import { cardTypeMessages } from './messages.ts';
 
 export type CardType = components['schemas']['CardType'];
@@ -55,6 +57,8 @@ export class CardTypeStore {
     private readonly db: Knex,
     private readonly clock: Clock,
     private readonly audit: AuditLog,
+    /** The chain's time zone (config `reports.timeZone`): price changes take effect on its days. */
+    private readonly timeZone: string,
     readonly minUsesPerCard: number = defaultMinUsesPerCard,
   ) {}
 
@@ -86,6 +90,7 @@ export class CardTypeStore {
     };
     await this.write(input.name, async (trx) => {
       await trx('card_types').insert(row);
+      await setPricesFrom(trx, row.id, pricesFromTheBeginning, { settlementPricePerUseFen: row.settlement_price_fen, salePriceFen: row.sale_price_fen }, now);
       await this.audit.record(trx, actor, {
         action: 'card_type.create',
         targetType: 'card_type',
@@ -97,29 +102,64 @@ export class CardTypeStore {
     return view(row);
   }
 
+  /**
+   * Changes a card type. A change of `settlementPricePerUseFen` and/or `salePriceFen` is a price
+   * change effective from `pricesEffectiveFrom` (default: the chain's today) until the type's next
+   * later change: the price row on that day is inserted or replaced, a price the patch does not name
+   * keeps the value in force that day, and the type's own price columns follow its latest row (so a
+   * backdated change leaves them as they were when a later change exists).
+   */
   async update(actor: Principal | null, id: string, patch: CardTypeUpdate): Promise<CardType> {
     if (patch.usesPerCard !== undefined) requireMinimumUses(patch.usesPerCard, this.minUsesPerCard);
-    return this.write(patch.name ?? '', async (trx) => {
+    const { pricesEffectiveFrom, ...fields } = patch;
+    const changesPrices = fields.settlementPricePerUseFen !== undefined || fields.salePriceFen !== undefined;
+    if (pricesEffectiveFrom !== undefined && !changesPrices) throw new CentralError(cardTypeMessages.prices_effective_without_price, { day: pricesEffectiveFrom });
+    const now = this.clock.now();
+    const today = chainToday(now, this.timeZone);
+    if (pricesEffectiveFrom !== undefined && pricesEffectiveFrom > today) {
+      throw new CentralError(cardTypeMessages.prices_effective_in_future, { day: pricesEffectiveFrom, today });
+    }
+    // A day before the first row's is the first row's: from the beginning.
+    const effectiveFrom = pricesEffectiveFrom === undefined ? today : pricesEffectiveFrom < pricesFromTheBeginning ? pricesFromTheBeginning : pricesEffectiveFrom;
+    return this.write(fields.name ?? '', async (trx) => {
       const before = await this.get(id, trx);
-      const changes: Partial<CardTypeRow> = { updated_at: isoTime(this.clock.now()) };
-      if (patch.name !== undefined) changes.name = patch.name;
-      if (patch.usesPerCard !== undefined) changes.uses_per_card = patch.usesPerCard;
-      if (patch.settlementPricePerUseFen !== undefined) changes.settlement_price_fen = patch.settlementPricePerUseFen;
-      if (patch.salePriceFen !== undefined) changes.sale_price_fen = patch.salePriceFen;
-      if (patch.concessionValuePerUseFen !== undefined) changes.concession_value_fen = patch.concessionValuePerUseFen;
-      if (patch.validityDays !== undefined) changes.validity_days = patch.validityDays;
+      const changes: Partial<CardTypeRow> = { updated_at: isoTime(now) };
+      if (fields.name !== undefined) changes.name = fields.name;
+      if (fields.usesPerCard !== undefined) changes.uses_per_card = fields.usesPerCard;
+      if (fields.concessionValuePerUseFen !== undefined) changes.concession_value_fen = fields.concessionValuePerUseFen;
+      if (fields.validityDays !== undefined) changes.validity_days = fields.validityDays;
       // A placeholder made by rebuilding from the cards is set up once HQ names or prices it.
-      if (patch.name !== undefined || patch.settlementPricePerUseFen !== undefined) (changes as Record<string, unknown>)['needs_setup'] = false;
+      if (fields.name !== undefined || fields.settlementPricePerUseFen !== undefined) (changes as Record<string, unknown>)['needs_setup'] = false;
+      // Written first: on PostgreSQL the row lock orders concurrent changes of this type's prices.
       await trx('card_types').where({ id }).update(changes);
+      let prices: Record<string, unknown> = {};
+      if (changesPrices) {
+        // A type always has its first row; the fallback covers one written around this service.
+        const inForce = (await pricesOn(trx, id, effectiveFrom)) ?? { settlementPricePerUseFen: before.settlementPricePerUseFen, salePriceFen: before.salePriceFen };
+        const set = {
+          settlementPricePerUseFen: fields.settlementPricePerUseFen ?? inForce.settlementPricePerUseFen,
+          salePriceFen: fields.salePriceFen !== undefined ? fields.salePriceFen : inForce.salePriceFen,
+        };
+        await setPricesFrom(trx, id, effectiveFrom, set, isoTime(now));
+        const latest = (await latestPrices(trx, id))!;
+        await trx('card_types').where({ id }).update({ settlement_price_fen: latest.settlementPricePerUseFen, sale_price_fen: latest.salePriceFen });
+        prices = { prices: { effectiveFrom: effectiveFrom === pricesFromTheBeginning ? null : effectiveFrom, before: inForce, after: set } };
+      }
       await this.audit.record(trx, actor, {
         action: 'card_type.update',
         targetType: 'card_type',
         targetId: id,
         cinemaId: null,
-        details: { before, changes: { ...patch } },
+        details: { before, changes: { ...patch }, ...prices },
       });
       return this.get(id, trx);
     });
+  }
+
+  /** The type's price history, oldest first (`not_found` for an unknown type). */
+  async prices(id: string): Promise<CardTypePrice[]> {
+    await this.get(id);
+    return priceHistory(this.db, id);
   }
 
   /** Runs a write in a transaction; a duplicate name becomes a clear 409. */

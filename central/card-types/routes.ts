@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { components } from '../client/schema.ts';
 import { defineRoute } from '../http/route.ts';
-import { id, specSchema, text } from '../http/validation.ts';
+import { calendarDay, id, specSchema, text } from '../http/validation.ts';
 import type { CentralModule } from '../platform.ts';
 import { CardTypeStore } from './card-type-store.ts';
 
@@ -34,6 +34,7 @@ export const CardTypeUpdate = specSchema<S['CardTypeUpdate']>()(
       salePriceFen: fen.nullable().optional(),
       concessionValuePerUseFen: fen.optional(),
       validityDays: validityDays.optional(),
+      pricesEffectiveFrom: calendarDay.optional(),
     })
     .refine((v) => Object.keys(v).length > 0, 'must change at least one field'),
 );
@@ -41,7 +42,7 @@ export const CardTypeUpdate = specSchema<S['CardTypeUpdate']>()(
 export const cardTypesModule: CentralModule = {
   name: 'card-types',
   routes: ({ config, db, clock, audit }) => {
-    const cardTypes = new CardTypeStore(db, clock, audit, config.minUsesPerCard);
+    const cardTypes = new CardTypeStore(db, clock, audit, config.reports.timeZone, config.minUsesPerCard);
     return [
       defineRoute({
         path: '/v1/card-types',
@@ -73,6 +74,13 @@ export const cardTypesModule: CentralModule = {
           status: 200,
           body: await cardTypes.update(principal, params.cardTypeId, body),
         }),
+      }),
+      defineRoute({
+        path: '/v1/card-types/{cardTypeId}/prices',
+        method: 'get',
+        permission: 'authenticated',
+        params: CardTypePath,
+        handler: async ({ params }) => ({ status: 200, body: { items: await cardTypes.prices(params.cardTypeId) } }),
       }),
     ];
   },

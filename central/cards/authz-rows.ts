@@ -91,6 +91,12 @@ export const cardDomainRows: MatrixRow[] = [
       c.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: (await cardType(f)).id } }, body: { settlementPricePerUseFen: 3100 } }),
   },
   {
+    operationId: 'listCardTypePrices',
+    allowed: principals,
+    scoped: false,
+    call: async (c, _t, f) => c.GET('/v1/card-types/{cardTypeId}/prices', { params: { path: { cardTypeId: (await cardType(f)).id } } }),
+  },
+  {
     operationId: 'registerCardBatch',
     allowed: [...admins, 'operator'],
     scoped: false,

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import type { components } from '../client/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { requireCinema, type Principal } from '../auth/principal.ts';
+import { pricesFromTheBeginning, setPricesFrom } from '../card-types/card-type-prices.ts';
 import { CentralError } from '../errors.ts';
 import { cardMessages } from './messages.ts';
 import { isUniqueViolation } from '../store/db-errors.ts';
@@ -329,7 +330,8 @@ async function cinemaByCode(trx: Knex.Transaction, code: number): Promise<string
 /**
  * The card type written on the card as `code`. Central lost its types too: a placeholder is made
  * (named after the code, settlement price 0, `needs_setup`) so the card's uses are not lost; HQ sets
- * its name and price (`PATCH /v1/card-types/{id}`), which clears the mark.
+ * its name and price (`PATCH /v1/card-types/{id}`, the price backdated with `pricesEffectiveFrom`
+ * to the cards' first use), which clears the mark.
  */
 async function cardTypeByCode(trx: Knex.Transaction, code: number, uses: number, now: string): Promise<{ id: string; placeholder: boolean }> {
   const known = await trx('card_types').where({ card_code: code }).first<{ id: string; needs_setup: boolean | number } | undefined>('id', 'needs_setup');
@@ -347,6 +349,8 @@ async function cardTypeByCode(trx: Knex.Transaction, code: number, uses: number,
     created_at: now,
     updated_at: now,
   });
+  // Priced at 0 from the beginning; HQ backdates its real prices to the cards' first use.
+  await setPricesFrom(trx, id, pricesFromTheBeginning, { settlementPricePerUseFen: 0, salePriceFen: null }, now);
   return { id, placeholder: true };
 }
 

@@ -68,7 +68,7 @@ export const CardTypeChange = specSchema<S['CardTypeChange']>()(z.strictObject({
 
 /** The registry over the platform's database (the cards module's, and sync ingest's for terminals' changes). */
 export function cardRegistryOf({ config, db, clock, audit }: Platform): CardRegistry {
-  return new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.minUsesPerCard), new CinemaStore(db), new ShadowLedger(db, clock, audit));
+  return new CardRegistry(db, clock, audit, new CardTypeStore(db, clock, audit, config.reports.timeZone, config.minUsesPerCard), new CinemaStore(db), new ShadowLedger(db, clock, audit));
 }
 
 export const cardsModule: CentralModule = {

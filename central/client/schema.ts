@@ -403,8 +403,47 @@ export interface paths {
         /**
          * Update a card type
          * @description Changes apply to cards made or re-typed afterwards; cards already made keep their uses.
+         *
+         *     **Prices.** A change of `settlementPricePerUseFen` and/or `salePriceFen` applies from
+         *     `pricesEffectiveFrom` (a day in the chain's time zone; default: the chain's today) until the
+         *     type's next later price change (`listCardTypePrices`): a price row on that day is inserted or
+         *     replaced, and a price the body does not name keeps the value in force on that day. Settlement
+         *     prices each day's uses and sales at the prices in force that day, so a change effective today
+         *     leaves earlier periods' settlements as they were; backdate to reprice a past period on purpose
+         *     (e.g. a placeholder type made by rebuilding from the cards). The card type's own
+         *     `settlementPricePerUseFen` / `salePriceFen` are those in force today (its latest change), so a
+         *     backdated change before a later one does not move them. Every change is audited
+         *     (`card_type.update`, with the prices before and after on the effective day).
+         *
+         *     Refused with 400: `prices_effective_in_future` (a day after the chain's today),
+         *     `prices_effective_without_price` (`pricesEffectiveFrom` without a price), `uses_below_minimum`.
          */
         patch: operations["updateCardType"];
+        trace?: never;
+    };
+    "/v1/card-types/{cardTypeId}/prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The card type's id. */
+                cardTypeId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A card type's price history
+         * @description Every price change of the type, oldest first: each row's prices are in force from its
+         *     `effectiveFrom` until the next row's. The first row (`effectiveFrom` null) holds the prices
+         *     the type was created with, or had when price history began, in force from the beginning.
+         */
+        get: operations["listCardTypePrices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/card-batches": {
@@ -1459,9 +1498,9 @@ export interface components {
             name: string;
             /** @description Uses loaded onto a card of this type when it is made or re-issued. */
             usesPerCard: number;
-            /** @description What HQ pays a cinema per use (settlement). */
+            /** @description What HQ pays a cinema per use (settlement), in force today; earlier days may have had other prices (`listCardTypePrices`). */
             settlementPricePerUseFen: components["schemas"]["Fen"];
-            /** @description What a cinema takes for one card of this type (settlement values card sales at it); null until HQ sets it, and then sales are valued at uses × settlement price per use. */
+            /** @description What a cinema takes for one card of this type (settlement values card sales at it), in force today; null until HQ sets it, and then sales are valued at uses × settlement price per use. */
             salePriceFen: number | null;
             /** @description What one use is worth at the concession stand. */
             concessionValuePerUseFen: components["schemas"]["Fen"];
@@ -1488,9 +1527,27 @@ export interface components {
             salePriceFen?: number | null;
             concessionValuePerUseFen?: components["schemas"]["Fen"];
             validityDays?: number;
+            /**
+             * @description The first day the prices in this body apply (until the type's next later change); only with
+             *     `settlementPricePerUseFen` and/or `salePriceFen`. Today or earlier; default the chain's today.
+             */
+            pricesEffectiveFrom?: components["schemas"]["ReportDate"];
         };
         CardTypeList: {
             items: components["schemas"]["CardType"][];
+        };
+        /** @description A card type's prices from one day until its next price change. */
+        CardTypePrice: {
+            /** @description The first day (chain time zone) these prices apply; null for the type's first prices, in force from the beginning. */
+            effectiveFrom: components["schemas"]["ReportDate"] | null;
+            settlementPricePerUseFen: components["schemas"]["Fen"];
+            /** @description Null when no sale price was set (sales are then valued at uses × settlement price per use). */
+            salePriceFen: number | null;
+            /** @description When HQ last set this row (for the first row of a type older than price history, when the type was last changed). */
+            changedAt: components["schemas"]["Timestamp"];
+        };
+        CardTypePriceList: {
+            items: components["schemas"]["CardTypePrice"][];
         };
         /**
          * @description `made` (registered, not yet sold) → `active` (sold) → `recycled` (uses ran out, or handed
@@ -2836,6 +2893,30 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CardType"];
+                };
+            };
+            "4XX": components["responses"]["Error"];
+        };
+    };
+    listCardTypePrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The card type's id. */
+                cardTypeId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The price rows, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CardTypePriceList"];
                 };
             };
             "4XX": components["responses"]["Error"];
