@@ -18,6 +18,7 @@ import { migrateToLatest } from '../central/store/migration-source.ts';
 import { testDatabases } from '../central/test-support/databases.ts';
 import { readRollups, rebuildRollups } from '../central/reports/rollups.ts';
 import { Statistics } from '../central/reports/statistics.ts';
+import { pricesFromTheBeginning } from '../central/card-types/card-type-prices.ts';
 import { localDaySql, offsetSegments } from '../central/reports/chain-calendar.ts';
 import { msSince, percentile, round, type BenchRow } from './report.ts';
 
@@ -51,6 +52,16 @@ async function seedReference(db: Knex): Promise<Seeded> {
       id, name: `Bench type ${i}`, uses_per_card: 1000, settlement_price_fen: 2500 + 500 * i, concession_value_fen: 1000, validity_days: 365, created_at: at, updated_at: at,
     })),
   );
+  // Prices as the service keeps them: every type's first prices from the beginning; two types change
+  // price during the year, so the year's settlement is cut in three and priced per part.
+  await db('card_type_prices').insert(
+    types.flatMap((id, i) => {
+      const first = { card_type_id: id, effective_from: pricesFromTheBeginning, settlement_price_fen: 2500 + 500 * i, sale_price_fen: null, changed_at: at };
+      const changed = i < 2 ? [{ ...first, effective_from: i === 0 ? '2025-04-15' : '2025-09-01', settlement_price_fen: 2600 + 500 * i }] : [];
+      return [first, ...changed];
+    }),
+  );
+  await db('card_types').whereIn('id', types.slice(0, 2)).update({ settlement_price_fen: db.raw('settlement_price_fen + 100') });
   const batch = v7();
   await db('card_batches').insert({ id: batch, card_type_id: types[0], card_count: CARDS, made_by_user_id: null, made_at: at });
   return { cinemas, types, batch } as Seeded & { batch: string };

@@ -1047,9 +1047,15 @@ export interface paths {
         /**
          * Settlement per cinema and card type for a period
          * @description Per cinema × card type: uses redeemed there × the card type's settlement price per use (what
-         *     HQ owes the cinema), and the cards it sold or re-issued, valued at their uses × the same price
-         *     (what the cinema collected for HQ). `netFen` = settlement − sales: positive, HQ pays the
-         *     cinema. Prices are the card types' current prices.
+         *     HQ owes the cinema), and the cards it sold or re-issued, valued at the card's sale price (or,
+         *     for a type without one, at their uses × the price per use): what the cinema collected for HQ.
+         *     `netFen` = settlement − sales: positive, HQ pays the cinema.
+         *
+         *     **Prices in force.** Each day's uses and sales are priced at the prices in force on that day
+         *     (`listCardTypePrices`), not at today's: a price changed today leaves earlier periods' figures
+         *     as they were. A card type whose prices changed inside the period has one line per set of
+         *     prices (cinema × card type × prices), each with the prices it applies; the totals are the
+         *     sum of the lines.
          */
         get: operations["getSettlement"];
         put?: never;
@@ -1071,7 +1077,8 @@ export interface paths {
          * Outstanding liability — uses sold and not yet redeemed
          * @description Now, from the shadow balances: the sold cards that still hold uses (state `active`, expired or
          *     blacklisted ones included), by selling cinema and card type, valued at the card type's
-         *     settlement price per use.
+         *     settlement price per use in force today (a liability is as of now; settlement of past days uses
+         *     the prices of those days).
          */
         get: operations["getLiability"];
         put?: never;
@@ -2100,6 +2107,11 @@ export interface components {
             rows: components["schemas"]["RedemptionGroup"][];
             totals: components["schemas"]["ReportTotals"];
         };
+        /**
+         * @description One cinema × card type × prices: the uses redeemed and cards sold at that cinema, of that type,
+         *     on the days of the period when these prices were in force. A type whose prices changed inside
+         *     the period has one line per set of prices, oldest first.
+         */
         SettlementLine: {
             /** Format: uuid */
             cinemaId: string | null;
@@ -2107,8 +2119,9 @@ export interface components {
             /** Format: uuid */
             cardTypeId: string | null;
             cardTypeName: string | null;
+            /** @description The settlement price per use in force on this line's days. */
             settlementPricePerUseFen: number;
-            /** @description The card type's sale price; null when HQ has not set one. */
+            /** @description The card type's sale price in force on this line's days; null when none was set. */
             salePriceFen: number | null;
             /** @description Sales and re-issues. */
             cardsSold: number;

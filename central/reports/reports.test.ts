@@ -17,7 +17,8 @@ import { parse } from 'csv-parse/sync';
 import type { CentralClient, Schemas } from '../client/index.ts';
 import type { operations } from '../client/schema.ts';
 import { describeCentral, ok, type EnrolledTerminal } from '../test-support/harness.ts';
-import { makeCardType, redemption } from '../cards/card-fixtures.ts';
+import { makeCardType, makeCards, redemption } from '../cards/card-fixtures.ts';
+import { upload, wireOp } from '../sync/test-ops.ts';
 import { computeRollups, readRollups, rebuildRollups, rollupTimeZone } from './rollups.ts';
 import { specValidator } from '../test-support/spec-validator.ts';
 
@@ -166,8 +167,9 @@ describeCentral('reports', (central) => {
   });
 
   it('values card sales at the card type\'s sale price once HQ sets one (else at the uses they carried × price per use)', async () => {
+    // Priced from before March, so March's redemptions and today's sale share one line.
     const setSalePrice = async (salePriceFen: number | null) =>
-      ok(await hq.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: T2.id } }, body: { salePriceFen } }));
+      ok(await hq.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: T2.id } }, body: { salePriceFen, pricesEffectiveFrom: '2025-01-01' } }));
     assert.equal((await setSalePrice(45000)).salePriceFen, 45000);
     try {
       const all = ok(await hq.GET('/v1/reports/settlement'));
@@ -347,3 +349,120 @@ describeCentral(
   },
   { reports: { timeZone: 'America/New_York' } },
 );
+
+/**
+ * Settlement at the prices in force on each day (Asia/Shanghai days of May 2025, ops at noon):
+ *
+ *  day  type P (100/use, card 10.00 → 150/use from day 3)   type Q (200/use, no card price)   type R (100/use, card 10.00 → 12.00 from day 3)
+ *  1    p1 sold; p1 redeems 2                               q1 sold; q1 redeems 1              r1 sold; r1 redeems 1
+ *  4    p2 sold; p1 redeems 3, p2 redeems 1                 q1 redeems 2                       r2 sold; r2 redeems 2
+ */
+describeCentral('settlement at the prices in force', (central) => {
+  const day = (n: number) => `2025-05-${String(10 + n).padStart(2, '0')}`;
+  const noon = (n: number) => `${day(n)}T04:00:00.000Z`;
+  let cinema: Schemas['Cinema'];
+  let till: EnrolledTerminal;
+  let P: Schemas['CardType'];
+  let Q: Schemas['CardType'];
+  let R: Schemas['CardType'];
+  let termSeq = 0;
+
+  before(async () => {
+    const c = central();
+    cinema = await c.createCinema('Price cinema');
+    till = await c.enrolTerminal(cinema.id);
+    P = await makeCardType(c, { settlementPricePerUseFen: 100, salePriceFen: 1000 });
+    Q = await makeCardType(c, { settlementPricePerUseFen: 200 });
+    R = await makeCardType(c, { settlementPricePerUseFen: 100, salePriceFen: 1000 });
+    const [p1, p2] = await makeCards(c, 2, P.id);
+    const [q1] = await makeCards(c, 1, Q.id);
+    const [r1, r2] = await makeCards(c, 2, R.id);
+    const sell = async (card: Schemas['Card'] | undefined, n: number) => {
+      const op = wireOp(till, ++termSeq, card!.cardNo, 2, 0, 0, { kind: 'activate', cardSeq: 2, consumption: null, uses: null, remainingAfter: null, deviceTime: noon(n) });
+      assert.deepEqual((await upload(till, [op])).results.map((r) => r.outcome), ['applied']);
+    };
+    const redeem = async (card: Schemas['Card'] | undefined, seq: number, uses: number, left: number, n: number) =>
+      ok(await till.client.POST('/v1/ledger/ops', { body: redemption(card!.cardNo, seq, uses, left, { occurredAt: noon(n) }) }));
+    await sell(p1, 1);
+    await redeem(p1, 3, 2, 8, 1);
+    await sell(q1, 1);
+    await redeem(q1, 3, 1, 9, 1);
+    await sell(r1, 1);
+    await redeem(r1, 3, 1, 9, 1);
+    await sell(p2, 4);
+    await redeem(p1, 4, 3, 5, 4);
+    await redeem(p2, 3, 1, 9, 4);
+    await redeem(q1, 4, 2, 7, 4);
+    await sell(r2, 4);
+    await redeem(r2, 3, 2, 8, 4);
+  });
+
+  type SettlementQuery = NonNullable<operations['getSettlement']['parameters']['query']>;
+  const settlement = async (query: SettlementQuery) => ok(await central().admin.client.GET('/v1/reports/settlement', { params: { query: { cinemaId: cinema.id, ...query } } }));
+  /** A type's lines: prices, cards sold, sales value, uses redeemed, settlement, net. */
+  const linesOf = (s: Schemas['Settlement'], type: Schemas['CardType']) =>
+    s.rows.filter((l) => l.cardTypeId === type.id).map((l) => [l.settlementPricePerUseFen, l.salePriceFen, l.cardsSold, l.salesValueFen, l.usesRedeemed, l.settlementFen, l.netFen]);
+  const setPrices = async (type: Schemas['CardType'], body: Schemas['CardTypeUpdate']) =>
+    ok(await central().admin.client.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: type.id } }, body }));
+
+  it('prices each day at the prices in force then: a type whose price changed inside the period has a line per price', async () => {
+    assert.equal((await setPrices(P, { settlementPricePerUseFen: 150, pricesEffectiveFrom: day(3) })).settlementPricePerUseFen, 150);
+    const period = await settlement({ from: day(1), to: day(5) });
+    assert.deepEqual(linesOf(period, P), [
+      [100, 1000, 1, 1000, 2, 200, -800],
+      [150, 1000, 1, 1000, 4, 600, -400],
+    ]);
+    // A type whose prices did not change keeps one line across the cut.
+    assert.deepEqual(linesOf(period, Q), [[200, null, 1, 2000, 3, 600, -1400]]);
+    assert.equal(period.totals.settlementFen, 100 * 2 + 150 * 4 + 200 * 3 + 100 * 3);
+    assert.deepEqual(
+      Object.keys(period.totals).map((k) => period.rows.reduce((sum, l) => sum + l[k as keyof typeof period.totals], 0)),
+      Object.values(period.totals),
+      'the totals are the sum of the lines',
+    );
+    // The same from whole months (month rollup rows around the cut) and with no period at all.
+    for (const query of [{ from: '2025-05-01', to: '2025-05-31' }, {}, { cardTypeId: P.id }]) {
+      assert.deepEqual(linesOf(await settlement(query), P), linesOf(period, P), JSON.stringify(query));
+    }
+  });
+
+  it('settles a period before the change at the old price, whatever the price is today; the liability is at today\'s', async () => {
+    const early = await settlement({ from: day(1), to: day(2) });
+    assert.deepEqual(linesOf(early, P), [[100, 1000, 1, 1000, 2, 200, -800]]);
+    assert.deepEqual(linesOf(await settlement({ day: day(4) }), P), [[150, 1000, 1, 1000, 4, 600, -400]]);
+    const liability = ok(await central().admin.client.GET('/v1/reports/liability', { params: { query: { cardTypeId: P.id } } }));
+    assert.deepEqual(liability.rows.map((l) => [l.settlementPricePerUseFen, l.remainingUses, l.valueFen]), [[150, 14, 150 * 14]]);
+  });
+
+  it('a change backdated to before the period reprices its days up to the next change', async () => {
+    await setPrices(P, { settlementPricePerUseFen: 120, pricesEffectiveFrom: day(0) });
+    assert.deepEqual(linesOf(await settlement({ from: day(1), to: day(2) }), P), [[120, 1000, 1, 1000, 2, 240, -760]]);
+    assert.deepEqual(linesOf(await settlement({ from: day(1), to: day(5) }), P), [
+      [120, 1000, 1, 1000, 2, 240, -760],
+      [150, 1000, 1, 1000, 4, 600, -400],
+    ]);
+  });
+
+  it('splits the sales value at a sale price change the same way', async () => {
+    const before = await settlement({ from: day(1), to: day(5) });
+    assert.deepEqual(linesOf(before, R), [[100, 1000, 2, 2000, 3, 300, -1700]]);
+    await setPrices(R, { salePriceFen: 1200, pricesEffectiveFrom: day(3) });
+    const after = await settlement({ from: day(1), to: day(5) });
+    assert.deepEqual(linesOf(after, R), [
+      [100, 1000, 1, 1000, 1, 100, -900],
+      [100, 1200, 1, 1200, 2, 200, -1000],
+    ]);
+    assert.equal(after.totals.salesValueFen - before.totals.salesValueFen, 200, 'only the card sold on day 4 is worth more');
+  });
+
+  it('exports the settlement with a line per price', async () => {
+    const url = `${central().url}/v1/reports/export?${new URLSearchParams({ report: 'settlement', format: 'csv', from: day(1), to: day(5), cinemaId: cinema.id })}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${central().admin.token}`, 'accept-language': 'en' } });
+    assert.equal(response.status, 200);
+    const [head, ...rows] = parse(await response.text(), { bom: true }) as string[][];
+    const column = (name: string) => head!.indexOf(name);
+    const ofP = rows.filter((r) => r[column('Card type')] === P.name).map((r) => [r[column('Price per use (yuan)')], r[column('Settlement (yuan)')]]);
+    assert.deepEqual(ofP, [['1.20', '2.40'], ['1.50', '6.00']]);
+    assert.equal(rows.at(-1)![column('Settlement (yuan)')], '17.40');
+  });
+});

@@ -13,7 +13,8 @@ import type { components } from '../client/schema.ts';
 import { CentralError } from '../errors.ts';
 import { findCard } from '../cards/card-record.ts';
 import type { LedgerRow } from '../ledger/shadow-ledger.ts';
-import { dayRangeInstants } from './chain-calendar.ts';
+import { PriceBook, type Prices, pricesFromTheBeginning } from '../card-types/card-type-prices.ts';
+import { dayRangeInstants, shiftDay } from './chain-calendar.ts';
 import { reportMessages } from './messages.ts';
 import { aggregateLedger, rollupSegments, rollupTable, rollupTimeZone, type RollupRow } from './rollups.ts';
 
@@ -94,9 +95,10 @@ function rollupAnswers(r: Resolved): boolean {
 interface Names {
   cinema(id: string | null): string | null;
   cardType(id: string | null): string | null;
+  /** The card type's settlement price per use in force today. */
   price(id: string | null): number;
-  /** The card type's sale price, null when HQ has not set one. */
-  salePrice(id: string | null): number | null;
+  /** The card type's prices in force today (its sale price null when HQ has not set one). */
+  prices(id: string | null): Prices;
 }
 
 const nullIfEmpty = (v: string): string | null => (v === '' ? null : v);
@@ -116,9 +118,10 @@ export class Statistics {
       cinema: (id) => (id === null ? null : (cinemas.get(id) ?? null)),
       cardType: (id) => (id === null ? null : (types.get(id)?.name ?? null)),
       price: (id) => (id === null ? 0 : Number(types.get(id)?.settlement_price_fen ?? 0)),
-      salePrice: (id) => {
-        const fen = id === null ? null : (types.get(id)?.sale_price_fen ?? null);
-        return fen === null ? null : Number(fen);
+      prices: (id) => {
+        const type = id === null ? undefined : types.get(id);
+        const sale = type?.sale_price_fen ?? null;
+        return { settlementPricePerUseFen: Number(type?.settlement_price_fen ?? 0), salePriceFen: sale === null ? null : Number(sale) };
       },
     };
   }
@@ -257,52 +260,65 @@ export class Statistics {
 
   // ── settlement, liability, cards used up ───────────────────────────────────────────────────────
 
+  /**
+   * Settlement at the prices in force: the period is cut at every day on which the prices of a card
+   * type in the filter change (one rollup sum per part — price changes are rare, so a year's
+   * settlement stays a handful of queries), each part's uses and sales priced at the prices in force
+   * then. A line is a cinema × card type × prices: a type whose prices changed inside the period
+   * has a line per set of prices, in the order they applied.
+   */
   async settlement(filter: Omit<ReportFilter, 'cardNo' | 'cardNoFrom' | 'cardNoTo' | 'since' | 'until' | 'cashier' | 'consumptionType'>): Promise<Settlement> {
     const resolved = resolveFilter(filter);
-    const grouped = await this.sumRollup(resolved, ['redeem', 'activate', 'reissue'], ['cinema_id', 'card_type_id', 'kind']);
     const names = await this.names();
+    const book = await PriceBook.read(this.db, filter.cardTypeId);
     const lines = new Map<string, S['SettlementLine']>();
-    for (const g of grouped) {
-      const key = `${g.cinema_id}|${g.card_type_id}`;
-      const cinemaId = nullIfEmpty(g.cinema_id);
-      const cardTypeId = nullIfEmpty(g.card_type_id);
-      const price = names.price(cardTypeId);
-      const salePrice = names.salePrice(cardTypeId);
-      const line = lines.get(key) ?? {
-        cinemaId,
-        cinemaName: names.cinema(cinemaId),
-        cardTypeId,
-        cardTypeName: names.cardType(cardTypeId),
-        settlementPricePerUseFen: price,
-        salePriceFen: salePrice,
-        cardsSold: 0,
-        usesSold: 0,
-        salesValueFen: 0,
-        redemptions: 0,
-        usesRedeemed: 0,
-        settlementFen: 0,
-        netFen: 0,
-      };
-      if (g.kind === 'redeem') {
-        line.redemptions += Number(g.ops);
-        line.usesRedeemed += Number(g.uses);
-      } else {
-        line.cardsSold += Number(g.ops);
-        line.usesSold += Number(g.uses);
+    for (const days of pricePeriods(resolved.days, book.changesWithin(resolved.days.from, resolved.days.to))) {
+      const grouped = await this.sumRollup({ ...resolved, days }, ['redeem', 'activate', 'reissue'], ['cinema_id', 'card_type_id', 'kind']);
+      for (const g of grouped) {
+        const cinemaId = nullIfEmpty(g.cinema_id);
+        const cardTypeId = nullIfEmpty(g.card_type_id);
+        // A type without price rows (written around this service) settles at its current prices.
+        const prices = cardTypeId === null ? { settlementPricePerUseFen: 0, salePriceFen: null } : (book.on(cardTypeId, days.from ?? pricesFromTheBeginning) ?? names.prices(cardTypeId));
+        const price = prices.settlementPricePerUseFen;
+        const salePrice = prices.salePriceFen;
+        const key = `${g.cinema_id}|${g.card_type_id}|${price}|${salePrice}`;
+        const line = lines.get(key) ?? {
+          cinemaId,
+          cinemaName: names.cinema(cinemaId),
+          cardTypeId,
+          cardTypeName: names.cardType(cardTypeId),
+          settlementPricePerUseFen: price,
+          salePriceFen: salePrice,
+          cardsSold: 0,
+          usesSold: 0,
+          salesValueFen: 0,
+          redemptions: 0,
+          usesRedeemed: 0,
+          settlementFen: 0,
+          netFen: 0,
+        };
+        if (g.kind === 'redeem') {
+          line.redemptions += Number(g.ops);
+          line.usesRedeemed += Number(g.uses);
+        } else {
+          line.cardsSold += Number(g.ops);
+          line.usesSold += Number(g.uses);
+        }
+        // Card sales at their price; a type HQ has not priced is valued at the uses it carried.
+        line.salesValueFen = salePrice === null ? line.usesSold * price : line.cardsSold * salePrice;
+        line.settlementFen = line.usesRedeemed * price;
+        line.netFen = line.settlementFen - line.salesValueFen;
+        lines.set(key, line);
       }
-      // Card sales at their price; a type HQ has not priced is valued at the uses it carried.
-      line.salesValueFen = salePrice === null ? line.usesSold * price : line.cardsSold * salePrice;
-      line.settlementFen = line.usesRedeemed * price;
-      line.netFen = line.settlementFen - line.salesValueFen;
-      lines.set(key, line);
     }
+    // Stable: a type's lines stay in the order their prices applied.
     const rows = [...lines.values()].sort(byNames);
     const totals: S['SettlementTotals'] = { cardsSold: 0, usesSold: 0, salesValueFen: 0, redemptions: 0, usesRedeemed: 0, settlementFen: 0, netFen: 0 };
     for (const l of rows) for (const k of Object.keys(totals) as (keyof typeof totals)[]) totals[k] += l[k];
     return { from: resolved.days.from ?? null, to: resolved.days.to ?? null, rows, totals };
   }
 
-  /** Uses on sold cards not yet redeemed, now (shadow balances). */
+  /** Uses on sold cards not yet redeemed, now (shadow balances), valued at today's prices. */
   async liability(filter: Pick<ReportFilter, 'cinemaId' | 'cardTypeId'>, now: Date): Promise<Liability> {
     const q = this.db('cards').where('state', 'active').andWhere('remaining_uses', '>', 0);
     if (filter.cinemaId !== undefined) q.where('cinema_id', filter.cinemaId);
@@ -385,6 +401,18 @@ function compare(a: string, b: string): number {
 
 function byNames(a: { cinemaName: string | null; cardTypeName?: string | null }, b: { cinemaName: string | null; cardTypeName?: string | null }): number {
   return compare(a.cinemaName ?? '', b.cinemaName ?? '') || compare(a.cardTypeName ?? '', b.cardTypeName ?? '');
+}
+
+/** `days` cut before each of `changes` (days inside it, ascending): consecutive parts covering it. */
+function pricePeriods(days: Resolved['days'], changes: readonly string[]): Resolved['days'][] {
+  const parts: Resolved['days'][] = [];
+  let from = days.from;
+  for (const day of changes) {
+    parts.push({ from, to: shiftDay(day, -1) });
+    from = day;
+  }
+  parts.push({ from, to: days.to });
+  return parts;
 }
 
 function rollupOf(row: Record<string, unknown>): RollupRow {
