@@ -76,6 +76,9 @@ describeCentral('cards: rebuilding from the cards', (central) => {
     const type = ok(await central().admin.client.GET('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: after.cardTypeId } } }));
     assert.match(type.name, /Card type 201 \(rebuilt: set name and price\)/);
     assert.equal(type.settlementPricePerUseFen, 0);
+    const prices = async () =>
+      ok(await central().admin.client.GET('/v1/card-types/{cardTypeId}/prices', { params: { path: { cardTypeId: after.cardTypeId } } })).items.map((p) => [p.effectiveFrom, p.settlementPricePerUseFen]);
+    assert.deepEqual(await prices(), [[null, 0]], 'priced at 0 from the beginning');
     assert.deepEqual((await history(c.cardNo)).map((i) => [i.seq, i.kind, i.remainingAfter, i.opId]), [[9, 'rebuild', 13, op.opId]]);
     // The shadow ledger stands at the card's seq: seq 10 is applied, no gap, no alert.
     const next = await upload(till, [wireOp(till, ++seq, c.cardNo, 10, 2, 11, { cardUid: c.uid })]);
@@ -88,10 +91,14 @@ describeCentral('cards: rebuilding from the cards', (central) => {
     assert.equal((await card(d.cardNo)).cardTypeId, after.cardTypeId);
     const progress = ok(await central().admin.client.GET('/v1/rebuild/progress', { params: { query: {} } }));
     assert.ok(progress.placeholderCardTypes.some((p) => p.cardTypeCode === 201 && p.id === after.cardTypeId));
-    // Once HQ names and prices it, it is no longer a placeholder.
-    ok(await central().admin.client.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: after.cardTypeId } }, body: { name: `Annual ${v7()}`, settlementPricePerUseFen: 3500 } }));
+    // Once HQ names and prices it (backdated to before the cards' first use), it is no longer a placeholder.
+    const patch = { name: `Annual ${v7()}`, settlementPricePerUseFen: 3500, pricesEffectiveFrom: '2025-01-01' };
+    ok(await central().admin.client.PATCH('/v1/card-types/{cardTypeId}', { params: { path: { cardTypeId: after.cardTypeId } }, body: patch }));
     const later = ok(await central().admin.client.GET('/v1/rebuild/progress', { params: { query: {} } }));
     assert.ok(!later.placeholderCardTypes.some((p) => p.id === after.cardTypeId));
+    assert.deepEqual(await prices(), [[null, 0], ['2025-01-01', 3500]]);
+    const settled = ok(await central().admin.client.GET('/v1/reports/settlement', { params: { query: { cardTypeId: after.cardTypeId, from: '2025-01-01' } } }));
+    assert.deepEqual(settled.rows.map((l) => [l.settlementPricePerUseFen, l.usesRedeemed, l.settlementFen]), [[3500, 2, 7000]]);
   });
 
   it('a card ahead of central: central takes the card\'s state', async () => {
