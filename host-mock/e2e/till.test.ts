@@ -11,6 +11,8 @@ import type { Browser, Page } from 'playwright-core';
 import { startDemo, type DemoSystem } from '../demo/demo-system.ts';
 import { CardCacheToken } from '../../plugin/tokens.ts';
 import { launchChromium, logIn, openTill, shot } from './browser.ts';
+import { createCentralClient } from '../../central/client/index.ts';
+import { DEMO_ADMIN } from '../demo/demo-chain.ts';
 
 const POPUP = '[data-view-id^="cinecard.redeem."]';
 
@@ -167,5 +169,24 @@ describe('host-mock: the till in Chromium', function () {
     await shot(page, '11-english');
     await page.click('[data-locale=zh-CN]');
     await page.getByText('今日排片').waitFor();
+  });
+
+  it('a till HQ revoked says so, in its sync light and its sync screen (not "offline")', async () => {
+    // Last: cinema B's till stays refused. HQ revokes it; its next sync round is refused.
+    const origin = demo.central.apiUrl.replace(/\/v1\/?$/, ''); // the typed client's paths carry /v1
+    const { accessToken } = (await createCentralClient(origin).POST('/v1/auth/login', { body: DEMO_ADMIN })).data!;
+    const admin = createCentralClient(origin, { token: accessToken });
+    const revoked = await admin.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: demo.chain.terminals[1].terminalId } } });
+    assert.equal(revoked.response.status, 200);
+    const pageB = await openTill(browser, demo.tills[1].url);
+    if (await pageB.locator('#login').isVisible()) await logIn(pageB, '2001', '1234'); // anyone may open the sync screen
+    await pageB.click('[data-testid=menu]');
+    await pageB.click('[data-menu-id="cinecard.sync"]');
+    const screen = pageB.locator('[data-view-id="cinecard.sync"]');
+    await screen.locator('[data-action=sync_now]').click();
+    await screen.getByText('总部拒绝了本机的登录凭据').waitFor();
+    await pageB.locator('[data-testid=sync]', { hasText: '总部拒绝本机' }).waitFor({ timeout: 10_000 });
+    await shot(pageB, '14-refused-till');
+    await pageB.close();
   });
 });

@@ -68,7 +68,7 @@ function render(sessionChanged) {
 
 function renderTop() {
   const s = state.sync;
-  const syncLabel = s.link === 'online' ? t().syncOnline : s.link === 'offline' ? t().syncOffline : t().syncLocal;
+  const syncLabel = { online: t().syncOnline, offline: t().syncOffline, refused: t().syncRefused }[s.link] ?? t().syncLocal;
   const bar = $('#topbar');
   fill(bar, 
     h('div', { class: 'brand' }, h('span', { class: 'logo' }, '影'), h('div', {}, h('strong', {}, loc(state.cinemaName)), h('small', {}, `${t().terminal} ${state.stationId}`))),

@@ -7,8 +7,11 @@ import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.t
 import type { PluginHandle } from '../../plugin/activate.ts';
 
 export interface SyncStatus {
-  /** `online`: talking to central; `offline`: central unreachable; `local`: no sync configured. */
-  readonly link: 'online' | 'offline' | 'local';
+  /**
+   * `online`: talking to central; `offline`: central unreachable (or answering errors); `refused`:
+   * central refuses this till (revoked or enrolled again): HQ must act; `local`: no sync configured.
+   */
+  readonly link: 'online' | 'offline' | 'refused' | 'local';
   /** Ops recorded here and not yet acknowledged by central. */
   readonly pending: number;
   /** When central last answered (ISO), if ever. */
@@ -29,7 +32,7 @@ export function pluginSyncSource(plugin: PluginHandle): SyncSource {
   return {
     async status() {
       const s = plugin.sync.status;
-      const link = !s.configured ? 'local' : !s.offline && s.lastSuccessAt !== null ? 'online' : 'offline';
+      const link = !s.configured ? 'local' : s.problem === 'refused' ? 'refused' : !s.offline && s.lastSuccessAt !== null ? 'online' : 'offline';
       return { link, lastContact: s.lastSuccessAt, pending: s.pendingOps };
     },
     onChanged: changed.event,

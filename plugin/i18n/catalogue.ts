@@ -157,6 +157,8 @@ export const messages = {
   'screen.sync.title': { 'zh-CN': '数据同步', en: 'Sync' },
   'screen.sync.online': { 'zh-CN': '已连接总部，记录自动上传。', en: 'Connected to headquarters; records upload automatically.' },
   'screen.sync.offline': { 'zh-CN': '总部暂时连不上：本机照常售卡和消费，记录联网后自动上传。', en: 'Headquarters cannot be reached: this till goes on selling and redeeming; records upload once online.' },
+  'screen.sync.refused': { 'zh-CN': '总部拒绝了本机的登录凭据（本机可能已被停用或在别处重新登记）：本机照常售卡和消费，记录保存在本机。请联系总部。', en: 'Headquarters refuses this till’s credentials (it may have been revoked, or enrolled again elsewhere): this till goes on selling and redeeming and keeps its records. Call headquarters.' },
+  'screen.sync.error': { 'zh-CN': '同步出错，稍后自动重试：本机照常售卡和消费，记录保存在本机。', en: 'Syncing ran into an error and is retried on its own: this till goes on selling and redeeming and keeps its records.' },
   'screen.sync.local_only': { 'zh-CN': '本机未配置总部，记录仅保存在本机。', en: 'No headquarters is configured; records stay on this till.' },
   'screen.sync.pending': { 'zh-CN': '待上传记录：{count} 笔', en: 'Records waiting to upload: {count}' },
   'screen.sync.last_success': { 'zh-CN': '最近一次同步：{at}', en: 'Last synced: {at}' },

@@ -52,7 +52,7 @@ export class SyncStatusScreen implements PluginScreen {
     const state: Notice = !s.configured
       ? { tone: 'info', key: 'screen.sync.local_only' }
       : s.offline
-        ? { tone: 'warning', key: 'screen.sync.offline' }
+        ? { tone: 'warning', key: s.problem === 'refused' ? 'screen.sync.refused' : s.problem === 'error' ? 'screen.sync.error' : 'screen.sync.offline' }
         : { tone: 'success', key: 'screen.sync.online' };
     return [
       ...(notice ? [k.banner(notice)] : []),

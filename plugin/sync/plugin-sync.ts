@@ -68,7 +68,7 @@ export class PluginSync implements Disposable {
 
   get status(): PluginSyncStatus {
     if (this.service) return { ...this.service.status, configured: true };
-    return { configured: false, pendingOps: this.store.pendingOpCount, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
+    return { configured: false, pendingOps: this.store.pendingOpCount, lastSuccessAt: null, offline: false, problem: null, lastError: null, cursor: 0, head: 0 };
   }
 
   start(): void {

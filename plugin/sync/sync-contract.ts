@@ -4,6 +4,14 @@
  */
 
 /** Sync state for the UI: shown in the plugin's status line, never blocks a sale. */
+/**
+ * Why a terminal is offline, for what it tells its staff: `unreachable` — no answer from central
+ * (network, DNS, TLS); `refused` — central refuses this terminal's credentials (revoked, or enrolled
+ * again elsewhere): only HQ can mend that; `error` — central answered with an error, or this till
+ * could not apply what it got: it retries on its own.
+ */
+export type SyncProblem = 'unreachable' | 'refused' | 'error';
+
 export interface SyncStatus {
   /** Ops recorded here that central has not acknowledged yet, counted from the commit that recorded each. */
   readonly pendingOps: number;
@@ -11,6 +19,8 @@ export interface SyncStatus {
   readonly lastSuccessAt: string | null;
   /** The last attempt to reach central failed: local data may be incomplete. */
   readonly offline: boolean;
+  /** What went wrong with the last attempt, while `offline`: see {@link SyncProblem}. */
+  readonly problem: SyncProblem | null;
   /** Why the last attempt failed, for diagnostics (never shown raw to a cashier). */
   readonly lastError: string | null;
   /** The change-log cursor this terminal has applied, and central's head as last heard. */

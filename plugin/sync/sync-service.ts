@@ -21,7 +21,7 @@ import { type Clock, systemClock } from '../../adapters/clock.ts';
 import { Emitter, type Disposable, type Event } from '../../adapters/lifecycle.ts';
 import { type Logger, silentLogger } from '../../adapters/logger.ts';
 import type { Op, TerminalStore } from '../store/terminal-store.ts';
-import { systemTimers, type SyncOptions, type SyncStatus, type Timers } from './sync-contract.ts';
+import { systemTimers, type SyncOptions, type SyncProblem, type SyncStatus, type Timers } from './sync-contract.ts';
 
 const CURSOR = 'sync.cursor';
 const BLACKLIST_CURSOR = 'sync.blacklist_cursor';
@@ -31,6 +31,13 @@ const LOG_ID = 'sync.log_id';
 const RESTORE_CHECKED = 'sync.restore_checked';
 
 /** A failed call to central: `network` (unreachable, 5xx) is retried on another URL. */
+/** What a failed round tells the staff: no answer, this terminal refused, or an error on either side. */
+function problemOf(error: unknown): SyncProblem {
+  if (!(error instanceof CentralCallError)) return 'error';
+  if (error.status === null) return 'unreachable';
+  return error.status === 401 || error.status === 403 ? 'refused' : 'error';
+}
+
 class CentralCallError extends Error {
   constructor(
     message: string,
@@ -121,7 +128,7 @@ export class SyncService {
   private socketTimer: unknown;
   private socketFailures = 0;
 
-  private state: SyncStatus = { pendingOps: 0, lastSuccessAt: null, offline: false, lastError: null, cursor: 0, head: 0 };
+  private state: SyncStatus = { pendingOps: 0, lastSuccessAt: null, offline: false, problem: null, lastError: null, cursor: 0, head: 0 };
 
   constructor(
     private readonly store: TerminalStore,
@@ -235,7 +242,7 @@ export class SyncService {
   }
 
   /** Runs a call; maps failures to {@link CentralCallError}, rotating URLs on network failures. */
-  private async call<T>(fn: (c: CentralClient) => Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T> {
+  private async call<T>(fn: (c: CentralClient) => Promise<{ data?: T; error?: unknown; response: Response }>, retried = false): Promise<T> {
     let result: { data?: T; error?: unknown; response: Response };
     try {
       result = await fn(await this.client());
@@ -246,7 +253,12 @@ export class SyncService {
     }
     if (result.response.ok && result.data !== undefined) return result.data;
     const status = result.response.status;
-    if (status === 401) this.options.auth.invalidate();
+    if (status === 401) {
+      // The token ran out or central's signing key changed: once more with a new one (a terminal
+      // central no longer takes is refused the new token, which says so).
+      this.options.auth.invalidate();
+      if (!retried) return this.call(fn, true);
+    }
     if (status >= 500) this.urlIndex++;
     throw new CentralCallError(`central answered ${status}: ${JSON.stringify(result.error)}`, status);
   }
@@ -519,6 +531,7 @@ export class SyncService {
     this.state = {
       ...this.state,
       offline: false,
+      problem: null,
       lastError: null,
       lastSuccessAt: new Date(this.clock.now()).toISOString(),
       head: Math.max(this.state.head, head),
@@ -533,7 +546,7 @@ export class SyncService {
   private failed(error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     this.log.warn({ error: message }, 'sync attempt failed');
-    this.state = { ...this.state, offline: true, lastError: message };
+    this.state = { ...this.state, offline: true, problem: problemOf(error), lastError: message };
     this.fireStatus();
   }
 

@@ -244,4 +244,21 @@ describe('management screens with central (real central on SQLite)', function ()
     const popup = await b.host.waitForView((v) => shows(v, zh('card.blacklisted')), 5000, 'the refusal at the other till');
     assert.ok(popup, 'refused as blacklisted');
   });
+
+  it('a till HQ revoked: its sync screen says central refuses this till, not that central cannot be reached', async () => {
+    const enrolled = await central.enrolTerminal(cinema.id, 'Till revoked');
+    const till = await bench({
+      as: 'manager',
+      identity: { terminalId: enrolled.terminalId, cinemaId: cinema.id },
+      config: { terminal: { ...TERMINAL, terminalId: enrolled.terminalId, cinemaId: cinema.id }, central: { urls: [central.url], terminalSecret: enrolled.secret } },
+    });
+    await till.plugin.sync.syncNow();
+    ok(await central.admin.client.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: enrolled.terminalId } } }));
+    const status = await till.openMenu('cinecard.sync');
+    till.host.press(status.id, 'sync_now');
+    const refused = await till.waitForText(status.id, 'screen.sync.failed');
+    assert.ok(shows(refused, zh('screen.sync.refused')), 'the refusal, in plain words');
+    assert.ok(!shows(refused, zh('screen.sync.offline')), 'not "cannot be reached"');
+    assert.equal(till.plugin.sync.status.problem, 'refused');
+  });
 });

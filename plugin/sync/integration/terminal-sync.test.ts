@@ -216,6 +216,46 @@ describeCentral('terminal sync', (central) => {
     assert.equal((await centralCard(a!.cardNo)).remainingUses, a!.remaining);
   });
 
+  it('says why it is offline: no answer, this till refused (revoked), or an error answer; a token central stopped taking is renewed in the same round', async () => {
+    const t = await till();
+    const [a] = await cards(1);
+    await t.redeem(a!);
+    let answer: 'pass' | 'drop' | 'fail' | 'expire' = 'pass';
+    const link: typeof fetch = async (input, init) => {
+      const url = String((input as Request).url ?? input);
+      if (answer === 'drop') throw new TypeError('fetch failed');
+      if (answer === 'fail' && url.includes('/v1/sync/')) return Response.json({ type: 'internal', code: 'internal', message: 'boom' }, { status: 500 });
+      if (answer === 'expire' && url.includes('/v1/sync/batches')) {
+        answer = 'pass';
+        return Response.json({ type: 'unauthenticated', code: 'token_expired', message: 'expired' }, { status: 401 });
+      }
+      return fetch(input, init);
+    };
+    const service = t.sync([central().url], { fetch: link });
+    await service.syncNow();
+    assert.deepEqual([service.status.offline, service.status.problem], [false, null]);
+
+    answer = 'drop';
+    await t.redeem(a!);
+    await assert.rejects(service.syncNow());
+    assert.deepEqual([service.status.offline, service.status.problem], [true, 'unreachable']);
+
+    answer = 'fail';
+    await assert.rejects(service.syncNow());
+    assert.deepEqual([service.status.offline, service.status.problem], [true, 'error']);
+
+    answer = 'expire';
+    await service.syncNow();
+    assert.deepEqual([service.status.offline, service.status.problem, answer], [false, null, 'pass']);
+    assert.equal(await ledgerCount(t.enrolled), 2);
+
+    ok(await central().admin.client.POST('/v1/terminals/{terminalId}/revoke', { params: { path: { terminalId: t.enrolled.terminalId } } }));
+    await t.redeem(a!);
+    await assert.rejects(service.syncNow());
+    assert.deepEqual([service.status.offline, service.status.problem], [true, 'refused']);
+    assert.equal(await t.store.pendingCount(), 1, 'the op is kept for when HQ sorts the till out');
+  });
+
   it('a terminal clock a day ahead: skew is reported, ordering is unaffected', async () => {
     const ahead = () => Date.now() + 86_400_000;
     const t = await till({ now: ahead });
