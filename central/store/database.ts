@@ -92,19 +92,13 @@ export function createDatabase(settings: DatabaseSettings, log?: DatabaseLog): K
       max: 2,
       afterCreate(conn: SqliteConnection, done: (error: Error | null, conn: SqliteConnection) => void) {
         conn.exec(
-          `PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = ${walSizeLimitBytes};`,
+          'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;',
           (error) => done(error, conn),
         );
       },
     },
   });
 }
-
-/**
- * What the `-wal` file is cut back to when the log starts over after a checkpoint: a burst of
- * uploads grows it to some tens of MiB, and without a limit it would keep that size until central stops.
- */
-export const walSizeLimitBytes = 4 * 1024 * 1024;
 
 interface SqliteConnection {
   exec(sql: string, callback: (error: Error | null) => void): void;

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
-import { join } from 'node:path';
-import { createDatabase, dialectOf, sqliteFileName, walSizeLimitBytes } from './database.ts';
+import { createDatabase, dialectOf } from './database.ts';
 import { migrateDownAll, migrateToLatest, pendingMigrations, MigrationDirectory } from './migration-source.ts';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
 
@@ -47,29 +45,7 @@ for (const database of testDatabases()) {
           assert.equal(await pragma('journal_mode'), 'wal');
           assert.equal(await pragma('foreign_keys'), 1);
           assert.equal(await pragma('busy_timeout'), 5000);
-          assert.equal(await pragma('journal_size_limit'), walSizeLimitBytes);
         }));
-
-      it('cuts the WAL file back once a burst is checkpointed and the log starts over', async () => {
-        const scratch = await database.create();
-        const db = createDatabase(scratch.settings);
-        try {
-          const wal = `${join(scratch.settings.dataDir, sqliteFileName)}-wal`;
-          await db.schema.createTable('burst', (t) => t.text('filler'));
-          const filler = 'x'.repeat(4000);
-          await db.transaction(async (trx) => {
-            for (let i = 0; i < 40; i++) await trx('burst').insert(Array.from({ length: 100 }, () => ({ filler })));
-          });
-          const grown = statSync(wal).size;
-          assert.ok(grown > 2 * walSizeLimitBytes, `the burst left a WAL of ${grown} bytes`);
-          await db.raw('PRAGMA wal_checkpoint(PASSIVE)');
-          await db('burst').insert({ filler: 'after' }); // the log starts over here
-          assert.ok(statSync(wal).size <= walSizeLimitBytes, `the WAL is still ${statSync(wal).size} bytes`);
-        } finally {
-          await db.destroy();
-          await scratch.drop();
-        }
-      });
 
       it('takes the write lock when a transaction begins (BEGIN IMMEDIATE)', async () => {
         const scratch = await database.create();

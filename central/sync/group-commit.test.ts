@@ -5,11 +5,13 @@
  * terminals at once, every op acknowledged exactly once; a batch that fails fails alone.
  */
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Knex } from 'knex';
 import sqlite3 from 'sqlite3';
 import { sqliteFileName } from '../store/database.ts';
 import { testDatabases, withScratchDatabase } from '../test-support/databases.ts';
-import { describeCentral, ok, type EnrolledTerminal, type TestCentral } from '../test-support/harness.ts';
+import { describeCentral, ok, TestCentral, type EnrolledTerminal } from '../test-support/harness.ts';
 import { GroupCommit, sqliteDataVersion } from './ingest.ts';
 import type { CardRow } from '../cards/card-record.ts';
 import { cardState } from './change-log.ts';
@@ -265,5 +267,34 @@ describeCentral('group commit over HTTP', (central) => {
     const retry = await upload(terminals[3]!, outboxes[3]!);
     assert.ok(retry.results.every((x) => x.outcome === 'applied'));
     assert.equal(await ledgerCount([terminals[3]!.terminalId]), 30);
+  });
+});
+
+describe('the SQLite WAL after a burst of uploads', function () {
+  this.timeout(60_000);
+  let c: TestCentral;
+  before(async () => {
+    c = await TestCentral.start(sqlite);
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  it('is emptied once the uploads pause (the -wal file does not keep its largest size)', async () => {
+    const wal = `${join(c.platform.config.dataDir, sqliteFileName)}-wal`;
+    const cinemaId = (await c.createCinema('WAL cinema')).id;
+    const till = await c.enrolTerminal(cinemaId, 'WAL till');
+    const [card] = await soldCards(c, cinemaId, 1, 100);
+    // A burst's worth of log: one large transaction (a checkpoint cannot cut the file back).
+    await c.platform.db.schema.createTable('burst', (t) => t.text('filler'));
+    await c.platform.db.transaction(async (trx) => {
+      for (let i = 0; i < 30; i++) await trx('burst').insert(Array.from({ length: 100 }, () => ({ filler: 'x'.repeat(4000) })));
+    });
+    assert.ok(statSync(wal).size > 8 * 1024 * 1024, `the WAL is ${statSync(wal).size} bytes`);
+    await upload(till, [wireOp(till, 1, card!.cardNo, 3, 1, 99)]);
+    const deadline = Date.now() + 10_000;
+    while (statSync(wal).size > 1024 * 1024 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(statSync(wal).size <= 1024 * 1024, `the WAL is still ${statSync(wal).size} bytes`);
+    assert.equal((await c.platform.db('ledger_entries').where({ terminal_id: till.terminalId }).count<{ n: number }[]>('* as n'))[0]!.n, 1);
   });
 });

@@ -23,6 +23,7 @@
  * writes per op one ledger row; per card touched one card update and one change-log row (bulk
  * statements, `bulk.ts`).
  */
+import { stat } from 'node:fs/promises';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { components } from '../client/schema.ts';
@@ -242,8 +243,14 @@ export class SyncIngest {
               // passive checkpoint after each commit, on the pool's other connection, copies what
               // the group wrote back into the database file beside the next group's writes. The
               // connection checkpoints at commit again once given back.
-              held: (connection) => sqliteExec(connection, 'PRAGMA wal_autocheckpoint = 0'),
-              released: (connection) => sqliteExec(connection, `PRAGMA wal_autocheckpoint = ${defaultAutoCheckpoint}`),
+              held: (connection) => {
+                clearTimeout(this.walShrink);
+                return sqliteExec(connection, 'PRAGMA wal_autocheckpoint = 0');
+              },
+              released: async (connection) => {
+                await sqliteExec(connection, `PRAGMA wal_autocheckpoint = ${defaultAutoCheckpoint}`);
+                this.shrinkWalWhenIdle();
+              },
               committed: () => this.checkpointSoon(),
               // The WAL starts over only when a write begins on a log checkpointed to its end; with
               // groups back to back that needs a checkpoint between two of them, now and then.
@@ -260,6 +267,24 @@ export class SyncIngest {
   private checkpointing = false;
   /** The WAL's length (frames) at the last passive checkpoint. */
   private walFrames = 0;
+  private walShrink: NodeJS.Timeout | undefined;
+
+  /**
+   * A burst of uploads leaves the `-wal` file at its largest (some tens of MiB): once uploads have
+   * paused for a while, a TRUNCATE checkpoint empties it. Not during a burst — cutting the file
+   * back then costs the next groups its regrowth (8 % of the ingest rate, measured).
+   */
+  private shrinkWalWhenIdle(): void {
+    clearTimeout(this.walShrink);
+    this.walShrink = setTimeout(() => void this.shrinkWal().catch(() => {}), walShrinkIdleMs);
+    this.walShrink.unref();
+  }
+
+  private async shrinkWal(): Promise<void> {
+    const file = (this.db.client.config.connection as { filename: string }).filename;
+    const { size } = await stat(`${file}-wal`);
+    if (size > walShrinkBytes) await this.db.raw('PRAGMA wal_checkpoint(TRUNCATE)');
+  }
 
   /** A passive WAL checkpoint on a pool connection, unless one is running; a failed one is left to the next. */
   private checkpointSoon(): void {
@@ -400,6 +425,9 @@ interface GroupHint {
 
 /** A WAL this long (frames, 4 KiB pages: 32 MiB) is checkpointed between two groups, so that it starts over. */
 const walRestartFrames = 8192;
+/** A `-wal` file larger than this is emptied once uploads have paused for {@link walShrinkIdleMs}. */
+const walShrinkBytes = 4 * 1024 * 1024;
+const walShrinkIdleMs = 2000;
 
 /** SQLite's own default (pages): what a group commit's connection checkpoints at once given back. */
 const defaultAutoCheckpoint = 1000;
